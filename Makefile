@@ -1,0 +1,10 @@
+.PHONY: test setup lint serve worker
+
+test:  ## set up everything and run the tests
+	bash scripts/test.sh
+
+setup:  ## install and start Redis, dockerd, the sandbox image and dependencies
+	bash scripts/setup.sh
+
+lint:
+	uv run ruff check . && uv run ruff format --check . && uv run mypy
