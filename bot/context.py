@@ -1,0 +1,16 @@
+"""What every handler receives: the clients, made once by the worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.github import GitHubApp
+from bot.jobs import JobQueue
+from bot.settings import Settings
+
+
+@dataclass
+class HandlerContext:
+    settings: Settings
+    github: GitHubApp
+    jobs: JobQueue

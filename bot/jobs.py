@@ -1,0 +1,44 @@
+"""Queue and job names, deterministic job ids, and the narrow interface for enqueuing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from arq.connections import ArqRedis
+
+# Deliveries are short and many; runs are long and few. Separate queues keep a slow run from
+# delaying the answer to the next webhook.
+DELIVERY_QUEUE = "pilot:deliveries"
+RUN_QUEUE = "pilot:runs"
+
+PROCESS_DELIVERY = "process_delivery"
+START_RUN = "start_run"
+RUN_COMMAND = "run_command"
+
+
+def delivery_job_id(delivery_id: str) -> str:
+    return f"delivery:{delivery_id}"
+
+
+def run_job_id(repo_full_name: str, issue_number: int) -> str:
+    return f"run:{repo_full_name}#{issue_number}"
+
+
+def command_job_id(delivery_id: str) -> str:
+    return f"command:{delivery_id}"
+
+
+class JobQueue(Protocol):
+    async def enqueue(self, function: str, job_id: str, queue: str, **kwargs: Any) -> bool:
+        """Enqueue once per job id; False when a job with that id already exists."""
+        ...
+
+
+@dataclass
+class ArqJobQueue:
+    pool: ArqRedis
+
+    async def enqueue(self, function: str, job_id: str, queue: str, **kwargs: Any) -> bool:
+        job = await self.pool.enqueue_job(function, _job_id=job_id, _queue_name=queue, **kwargs)
+        return job is not None

@@ -1,0 +1,42 @@
+"""Maps (event, action) to handlers; each handler module owns one Router."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.events import Event
+
+Handler = Callable[[Event, Any], Awaitable[None]]
+
+
+@dataclass
+class Router:
+    _routes: dict[tuple[str, str | None], list[Handler]] = field(default_factory=dict)
+
+    def register(self, event: str, action: str | None = None) -> Callable[[Handler], Handler]:
+        """Subscribe a handler to an event; without `action` it gets every action."""
+
+        def decorate(handler: Handler) -> Handler:
+            self._routes.setdefault((event, action), []).append(handler)
+            return handler
+
+        return decorate
+
+    def handlers_for(self, event: str, action: str | None) -> list[Handler]:
+        found = list(self._routes.get((event, None), []))
+        if action is not None:
+            found += self._routes.get((event, action), [])
+        return found
+
+    def subscribes(self, event: str, action: str | None) -> bool:
+        return bool(self.handlers_for(event, action))
+
+    @classmethod
+    def compose(cls, *routers: Router) -> Router:
+        combined = cls()
+        for router in routers:
+            for key, handlers in router._routes.items():
+                combined._routes.setdefault(key, []).extend(handlers)
+        return combined

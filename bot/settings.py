@@ -1,0 +1,102 @@
+"""The one typed settings object, read from `PILOT_*` variables and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SANDBOX_IMAGE = "issue-pilot-sandbox:bookworm-1"
+
+# Values people paste from examples; a bot signing webhooks with one of these is not secured.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "",
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "xxx",
+        "todo",
+        "your-secret",
+        "placeholder",
+    }
+)
+
+
+class SettingsError(RuntimeError):
+    """A setting the command needs is missing or unusable; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PILOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    github_app_id: int | None = None
+    github_private_key: SecretStr | None = None
+    github_private_key_path: Path | None = None
+    github_webhook_secret: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+
+    redis_url: str = "redis://localhost:6379/0"
+
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None
+
+    trigger_label: str = "pilot"
+    command_prefix: str = "/pilot"
+    sandbox_image: str = DEFAULT_SANDBOX_IMAGE
+    runs_dir: Path = Path("runs")
+
+    max_body_bytes: int = 25 * 1024 * 1024
+    dedupe_ttl_s: int = 7 * 24 * 3600
+    handler_max_tries: int = 5
+    log_level: str = "INFO"
+
+    def webhook_secret(self) -> bytes:
+        """The webhook secret as bytes, refusing a missing or placeholder one."""
+        secret = self.github_webhook_secret
+        if secret is None:
+            raise SettingsError("PILOT_GITHUB_WEBHOOK_SECRET is not set")
+        value = secret.get_secret_value()
+        if value.strip().lower() in PLACEHOLDER_SECRETS:
+            raise SettingsError("PILOT_GITHUB_WEBHOOK_SECRET is empty or a placeholder value")
+        return value.encode()
+
+    def app_id(self) -> int:
+        if self.github_app_id is None:
+            raise SettingsError("PILOT_GITHUB_APP_ID is not set")
+        return self.github_app_id
+
+    def private_key(self) -> str:
+        """The App's PEM key, from the variable itself or from the file it names."""
+        if self.github_private_key is not None:
+            key = self.github_private_key.get_secret_value().replace("\\n", "\n")
+        elif self.github_private_key_path is not None:
+            try:
+                key = self.github_private_key_path.read_text()
+            except OSError as exc:
+                raise SettingsError(
+                    f"PILOT_GITHUB_PRIVATE_KEY_PATH={self.github_private_key_path} "
+                    f"cannot be read: {exc.strerror}"
+                ) from exc
+        else:
+            raise SettingsError(
+                "PILOT_GITHUB_PRIVATE_KEY or PILOT_GITHUB_PRIVATE_KEY_PATH is not set"
+            )
+        if "PRIVATE KEY-----" not in key:
+            raise SettingsError("the GitHub App private key is not a PEM private key")
+        return key
+
+    def check_bot_ready(self) -> None:
+        """What `serve` and `worker` need before they start; raises naming what is missing."""
+        self.webhook_secret()
+        self.app_id()
+        self.private_key()
+
+
+def get_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,129 @@
+"""The web app: verify, cap, dedupe and enqueue webhook deliveries; nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from bot import jobs
+from bot.intake import Verdict, judge
+from bot.jsonlog import elapsed_ms
+from bot.routing import Router
+from bot.settings import Settings
+
+log = logging.getLogger("pilot.web")
+
+DEDUPE_KEY = "pilot:delivery:{}"
+_INTAKE_HEADERS = ("x-hub-signature-256", "x-github-event", "x-github-delivery")
+
+
+async def read_capped(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it is known to exceed `limit` (never buffering more than that)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def enqueue_once(
+    pool: ArqRedis, ttl_s: int, event: str, delivery_id: str, body: bytes
+) -> tuple[int, str]:
+    """Claim the delivery id for `ttl_s`, then enqueue; a lost claim means a redelivery."""
+    key = DEDUPE_KEY.format(delivery_id)
+    if not await pool.set(key, b"1", nx=True, ex=ttl_s):
+        return 200, "duplicate"
+    try:
+        await pool.enqueue_job(
+            jobs.PROCESS_DELIVERY,
+            event,
+            delivery_id,
+            body,
+            _job_id=jobs.delivery_job_id(delivery_id),
+            _queue_name=jobs.DELIVERY_QUEUE,
+        )
+    except Exception:
+        # Without the job the claim would make GitHub's redelivery look like a duplicate.
+        await pool.delete(key)
+        raise
+    return 202, "enqueued"
+
+
+def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
+    secret = settings.webhook_secret()
+    if router is None:
+        from handlers import router as default_router
+
+        router = default_router
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.redis = await create_pool(
+            RedisSettings.from_dsn(settings.redis_url), default_queue_name=jobs.DELIVERY_QUEUE
+        )
+        try:
+            yield
+        finally:
+            await app.state.redis.aclose()
+
+    app = FastAPI(title="Issue Pilot", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @app.post("/webhooks/github")
+    async def receive_webhook(request: Request) -> Response:
+        start = time.perf_counter()
+        delivery_id = request.headers.get("x-github-delivery")
+        body = await read_capped(request, settings.max_body_bytes)
+        if body is None:
+            verdict = Verdict(413, "too_large", request.headers.get("x-github-event"))
+        else:
+            headers = {name: request.headers.get(name) for name in _INTAKE_HEADERS}
+            verdict = judge(secret, body, headers, router)
+        status, outcome = verdict.status, verdict.outcome
+        if verdict.enqueue and body is not None and delivery_id and verdict.event:
+            try:
+                status, outcome = await enqueue_once(
+                    request.app.state.redis,
+                    settings.dedupe_ttl_s,
+                    verdict.event,
+                    delivery_id,
+                    body,
+                )
+            except Exception:
+                log.exception("enqueue failed", extra={"delivery_id": delivery_id})
+                status, outcome = 503, "enqueue_failed"
+        log.info(
+            "delivery",
+            extra={
+                "delivery_id": delivery_id,
+                "event": verdict.event,
+                "action": verdict.action,
+                "outcome": outcome,
+                "status": status,
+                "latency_ms": elapsed_ms(start),
+            },
+        )
+        return JSONResponse({"outcome": outcome}, status_code=status)
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> Response:
+        try:
+            await asyncio.wait_for(request.app.state.redis.ping(), timeout=2)
+        except Exception as exc:
+            return JSONResponse({"redis": "down", "error": str(exc)}, status_code=503)
+        return JSONResponse({"redis": "ok"})
+
+    return app

@@ -1,0 +1,125 @@
+"""The arq worker: routes each delivery to its handlers, each isolated and retried alone."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from arq import Retry
+from arq.connections import RedisSettings
+from arq.worker import Function, Worker, func
+
+from bot import jobs
+from bot.context import HandlerContext
+from bot.events import Event
+from bot.github import GitHubApp, GitHubKitApp
+from bot.jsonlog import elapsed_ms
+from bot.routing import Handler, Router
+from bot.settings import Settings
+
+log = logging.getLogger("pilot.worker")
+
+HANDLED_KEY = "pilot:handled:{}"
+ERRORS_KEY = "pilot:stats:handler_errors"
+_HANDLED_TTL_S = 24 * 3600
+
+
+def handler_name(handler: Handler) -> str:
+    return f"{handler.__module__}.{handler.__qualname__}"
+
+
+def retry_delay_s(job_try: int) -> int:
+    return int(min(60, 2**job_try))
+
+
+async def process_delivery(
+    ctx: dict[str, Any], event_name: str, delivery_id: str, body: bytes
+) -> dict[str, list[str]]:
+    """Runs every handler subscribed to the delivery; only failed ones run again on retry."""
+    event = Event(event_name, delivery_id, json.loads(body))
+    router: Router = ctx["router"]
+    redis = ctx["redis"]
+    job_try: int = ctx.get("job_try", 1)
+    handled_key = HANDLED_KEY.format(delivery_id)
+    done = {m.decode() for m in await redis.smembers(handled_key)}
+    ran: list[str] = []
+    failed: list[str] = []
+    for handler in router.handlers_for(event.name, event.action):
+        name = handler_name(handler)
+        if name in done:
+            continue
+        fields = {
+            "delivery_id": delivery_id,
+            "event": event.name,
+            "action": event.action,
+            "handler": name,
+            "try": job_try,
+        }
+        start = time.perf_counter()
+        try:
+            await handler(event, ctx["handler_ctx"])
+        except Exception:
+            log.exception("handler failed", extra={**fields, "latency_ms": elapsed_ms(start)})
+            await redis.hincrby(ERRORS_KEY, name, 1)
+            failed.append(name)
+            continue
+        await redis.sadd(handled_key, name)
+        await redis.expire(handled_key, _HANDLED_TTL_S)
+        log.info("handled", extra={**fields, "latency_ms": elapsed_ms(start)})
+        ran.append(name)
+    if failed:
+        if job_try >= ctx["max_tries"]:
+            log.error("giving up", extra={"delivery_id": delivery_id, "failed": failed})
+            return {"ran": ran, "failed": failed}
+        raise Retry(defer=retry_delay_s(job_try))
+    return {"ran": ran, "failed": []}
+
+
+def github_app_from(settings: Settings) -> GitHubKitApp:
+    return GitHubKitApp(settings.app_id(), settings.private_key(), settings.github_api_url)
+
+
+def build_worker(
+    settings: Settings,
+    router: Router | None = None,
+    github: GitHubApp | None = None,
+    burst: bool = False,
+) -> Worker:
+    """An arq worker for deliveries; tests pass their own GitHub app and run it in burst mode."""
+    if router is None:
+        from handlers import router as default_router
+
+        router = default_router
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        app = github if github is not None else github_app_from(settings)
+        ctx["github"] = app
+        ctx["router"] = router
+        ctx["max_tries"] = settings.handler_max_tries
+        ctx["handler_ctx"] = HandlerContext(
+            settings=settings, github=app, jobs=jobs.ArqJobQueue(ctx["redis"])
+        )
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        app = ctx.get("github")
+        if isinstance(app, GitHubKitApp) and github is None:
+            await app.aclose()
+
+    functions: list[Function] = [
+        func(process_delivery, name=jobs.PROCESS_DELIVERY, max_tries=settings.handler_max_tries)
+    ]
+    return Worker(
+        functions=functions,
+        queue_name=jobs.DELIVERY_QUEUE,
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+        burst=burst,
+        poll_delay=0.05,
+        max_jobs=20,
+        job_timeout=300,
+        keep_result=3600,
+        handle_signals=not burst,
+    )

@@ -1,0 +1,120 @@
+"""Comments on issues and pull requests: `/pilot` commands."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot import commands, jobs
+from bot.commands import Command
+from bot.context import HandlerContext
+from bot.events import Event
+from bot.github import Repo
+from bot.permissions import may_steer
+from bot.replies import comment_once, deny
+from bot.routing import Router
+from bot.start_run import RunRequest, request_run
+from bot.templates import render
+
+router = Router()
+log = logging.getLogger("pilot.handlers.issue_comment")
+
+
+@dataclass(frozen=True)
+class Ignore:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Steer:
+    """An authorized person's command, to be checked and carried out."""
+
+    command: Command
+    repo: Repo
+    number: int
+    comment_id: int
+    sender: str
+    installation_id: int | None
+    on_pull_request: bool
+
+
+def decide_comment(event: Event, prefix: str) -> Steer | Ignore:
+    payload = event.payload
+    if event.sender_is_bot:
+        return Ignore("sent by a bot")
+    comment = payload.get("comment") or {}
+    command = commands.parse(str(comment.get("body") or ""), prefix)
+    if command is None:
+        return Ignore("no command")
+    if event.repo_full_name is None:
+        return Ignore("no repository in the payload")
+    issue = payload.get("issue") or {}
+    return Steer(
+        command=command,
+        repo=Repo.parse(event.repo_full_name),
+        number=int(issue["number"]),
+        comment_id=int(comment["id"]),
+        sender=event.sender_login,
+        installation_id=event.installation_id,
+        on_pull_request=bool(issue.get("pull_request")),
+    )
+
+
+@router.register("issue_comment", action="created")
+async def on_comment_created(event: Event, ctx: HandlerContext) -> None:
+    """Fires when someone comments on an issue or pull request; `/pilot` lines steer the bot."""
+    decision = decide_comment(event, ctx.settings.command_prefix)
+    if isinstance(decision, Ignore):
+        log.debug("ignored", extra={"delivery_id": event.delivery_id, "reason": decision.reason})
+        return
+    if decision.command.name == "run":
+        request = RunRequest(
+            decision.repo, decision.number, decision.sender, decision.installation_id
+        )
+        if await request_run(ctx, request, event.delivery_id):
+            gh = await ctx.github.client(decision.repo, decision.installation_id)
+            await gh.react_to_comment(decision.repo, decision.comment_id, "eyes")
+        return
+    await steer(ctx, decision, event.delivery_id)
+
+
+async def steer(ctx: HandlerContext, decision: Steer, delivery_id: str) -> None:
+    gh = await ctx.github.client(decision.repo, decision.installation_id)
+    role = await gh.permission(decision.repo, decision.sender)
+    if not may_steer(role):
+        await deny(
+            gh,
+            ctx.settings,
+            decision.repo,
+            decision.number,
+            decision.sender,
+            delivery_id,
+            "steer",
+        )
+        return
+    command = decision.command
+    if not command.known or command.name == "help":
+        body = render(
+            "comments/help.md.j2",
+            unknown=None if command.known else command.name,
+            prefix=ctx.settings.command_prefix,
+            label=ctx.settings.trigger_label,
+        )
+        await comment_once(gh, decision.repo, decision.number, delivery_id, body)
+        return
+    await ctx.jobs.enqueue(
+        jobs.RUN_COMMAND,
+        jobs.command_job_id(delivery_id),
+        jobs.RUN_QUEUE,
+        repo=decision.repo.full_name,
+        issue_number=decision.number,
+        command=command.name,
+        args=command.args,
+        sender=decision.sender,
+        installation_id=decision.installation_id,
+        comment_id=decision.comment_id,
+        on_pull_request=decision.on_pull_request,
+        delivery_id=delivery_id,
+    )
+    await gh.react_to_comment(decision.repo, decision.comment_id, "eyes")
+    log.info("command queued", extra={"delivery_id": delivery_id, "command": command.name})

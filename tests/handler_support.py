@@ -1,0 +1,77 @@
+"""Runs deliveries through the worker's job function against real Redis and a faked GitHub."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from bot import jobs
+from bot.context import HandlerContext
+from bot.github import GitHubKitApp
+from bot.routing import Router
+from bot.settings import Settings
+from bot.worker import process_delivery
+from tests.fake_github import load_payload
+
+
+class RecordingQueue:
+    """The JobQueue interface over real Redis, remembering what it was asked."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        from arq.connections import ArqRedis
+
+        self._pool = ArqRedis(connection_pool=redis.connection_pool)
+        self.asked: list[tuple[str, str, str, dict[str, Any]]] = []
+
+    async def enqueue(self, function: str, job_id: str, queue: str, **kwargs: Any) -> bool:
+        self.asked.append((function, job_id, queue, kwargs))
+        return await jobs.ArqJobQueue(self._pool).enqueue(function, job_id, queue, **kwargs)
+
+
+def worker_ctx(
+    settings: Settings, github: GitHubKitApp, redis: aioredis.Redis, router: Router | None = None
+) -> dict[str, Any]:
+    if router is None:
+        from handlers import router as default_router
+
+        router = default_router
+    queue = RecordingQueue(redis)
+    return {
+        "redis": redis,
+        "router": router,
+        "job_try": 1,
+        "max_tries": settings.handler_max_tries,
+        "handler_ctx": HandlerContext(settings=settings, github=github, jobs=queue),
+        "queue": queue,
+    }
+
+
+async def deliver(
+    ctx: dict[str, Any], event: str, payload: dict[str, Any], delivery_id: str | None = None
+) -> dict[str, list[str]]:
+    return await process_delivery(
+        ctx, event, delivery_id or str(uuid.uuid4()), json.dumps(payload).encode()
+    )
+
+
+def labeled(label: str = "bug", sender: str = "Codertocat", bot: bool = False) -> dict[str, Any]:
+    """The recorded `issues.labeled` payload, with the label and sender a scenario needs."""
+    payload = load_payload("issues", "labeled")
+    payload = copy.deepcopy(payload)
+    payload["label"]["name"] = label
+    payload["sender"]["login"] = sender
+    payload["sender"]["type"] = "Bot" if bot else "User"
+    return payload
+
+
+def commented(body: str, sender: str = "Codertocat", bot: bool = False) -> dict[str, Any]:
+    """The recorded `issue_comment.created` payload, with another comment body and sender."""
+    payload = copy.deepcopy(load_payload("issue_comment", "created"))
+    payload["comment"]["body"] = body
+    payload["sender"]["login"] = sender
+    payload["sender"]["type"] = "Bot" if bot else "User"
+    return payload

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from bot.status_comment import find_status_comment, parse_state, render_status
+from bot.github import Comment
+from bot.templates import PROMPTS_DIR, render
+
+SAMPLE_CONTEXT = {
+    "comments/help.md.j2": {"unknown": None, "prefix": "/pilot", "label": "pilot"},
+    "comments/permission_denied.md.j2": {
+        "user": "octocat", "repo": "o/r", "verb": "start", "label": "pilot", "prefix": "/pilot",
+    },
+    "comments/status.md.j2": {"headline": "Queued.", "state_json": "{}"},
+}
+
+
+def test_every_template_renders() -> None:
+    names = sorted(str(p.relative_to(PROMPTS_DIR)) for p in PROMPTS_DIR.rglob("*.j2"))
+    assert names == sorted(SAMPLE_CONTEXT)
+    for name in names:
+        assert render(name, **SAMPLE_CONTEXT[name]).strip()
+
+
+def test_missing_variables_fail_loudly() -> None:
+    from jinja2 import UndefinedError
+
+    with pytest.raises(UndefinedError):
+        render("comments/help.md.j2", prefix="/pilot")
+
+
+def test_state_round_trips_through_the_comment() -> None:
+    state = {"phase": "queued", "note": "a -- b --> c"}
+    body = render_status("Queued.", state)
+    assert parse_state(body) == state
+    assert body.count("-->") == 1
+
+
+def test_status_comment_is_the_bots_own() -> None:
+    body = render_status("Queued.", {"phase": "queued"})
+    quoted = Comment(1, f"> {body}", "octocat", "")
+    mine = Comment(2, body, "issue-pilot[bot]", "")
+    assert find_status_comment([quoted, mine]) == mine
+
+
+def test_bot_and_handlers_never_import_ghsim() -> None:
+    root = Path(__file__).resolve().parent.parent
+    for package in ("bot", "handlers"):
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                assert not any(n.split(".")[0] == "ghsim" for n in names), path

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+
+from bot import jobs
+from bot.settings import Settings
+from bot.web import create_app
+from tests.fake_github_fixtures import WEBHOOK_SECRET
+from tests.webhook_support import Recorded, github_headers, recorded_payloads
+
+PAYLOADS = recorded_payloads()
+SUBSCRIBED = {("issues", "labeled"), ("issue_comment", "created")}
+
+
+def action_of(recorded: Recorded) -> str | None:
+    action = json.loads(recorded.body).get("action")
+    return action if isinstance(action, str) else None
+
+
+@pytest.fixture
+async def web(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as client:
+            yield app, client
+
+
+async def queued_jobs(redis: aioredis.Redis) -> list[str]:
+    return [m.decode() for m in await redis.zrange(jobs.DELIVERY_QUEUE, 0, -1)]
+
+
+@pytest.mark.parametrize("recorded", PAYLOADS, ids=[p.id for p in PAYLOADS])
+async def test_every_signed_payload_is_accepted(
+    web: tuple[FastAPI, httpx.AsyncClient], redis: aioredis.Redis, recorded: Recorded
+) -> None:
+    _, client = web
+    headers = github_headers(recorded.event, recorded.body, WEBHOOK_SECRET)
+    resp = await client.post("/webhooks/github", content=recorded.body, headers=headers)
+    queued = await queued_jobs(redis)
+    if recorded.event == "ping":
+        assert resp.status_code == 200
+        assert queued == []
+    elif (recorded.event, action_of(recorded)) in SUBSCRIBED:
+        assert resp.status_code == 202
+        assert resp.json() == {"outcome": "enqueued"}
+        assert queued == [jobs.delivery_job_id(headers["X-GitHub-Delivery"])]
+    else:
+        assert resp.status_code == 202
+        assert resp.json() == {"outcome": "ignored"}
+        assert queued == []
+
+
+@pytest.mark.parametrize("recorded", PAYLOADS, ids=[p.id for p in PAYLOADS])
+@pytest.mark.parametrize("signature", ["wrong", "missing", "other-secret", "sha1-only"])
+async def test_bad_signatures_are_rejected(
+    web: tuple[FastAPI, httpx.AsyncClient],
+    redis: aioredis.Redis,
+    recorded: Recorded,
+    signature: str,
+) -> None:
+    _, client = web
+    headers = github_headers(recorded.event, recorded.body, WEBHOOK_SECRET)
+    if signature == "wrong":
+        headers["X-Hub-Signature-256"] = "sha256=" + "0" * 64
+    elif signature == "missing":
+        del headers["X-Hub-Signature-256"]
+    elif signature == "other-secret":
+        headers = github_headers(recorded.event, recorded.body, "not-the-secret")
+    else:
+        headers["X-Hub-Signature"] = headers.pop("X-Hub-Signature-256").replace("sha256", "sha1")
+    resp = await client.post("/webhooks/github", content=recorded.body, headers=headers)
+    assert resp.status_code == 401
+    assert await queued_jobs(redis) == []
+
+
+async def test_signature_is_over_the_raw_bytes(
+    web: tuple[FastAPI, httpx.AsyncClient], redis: aioredis.Redis
+) -> None:
+    _, client = web
+    recorded = next(p for p in PAYLOADS if p.id == "issues/labeled.payload.json")
+    headers = github_headers("issues", recorded.body, WEBHOOK_SECRET)
+    reserialised = json.dumps(json.loads(recorded.body)).encode()
+    assert reserialised != recorded.body
+    resp = await client.post("/webhooks/github", content=reserialised, headers=headers)
+    assert resp.status_code == 401
+
+
+async def test_redelivery_enqueues_nothing(
+    web: tuple[FastAPI, httpx.AsyncClient], redis: aioredis.Redis
+) -> None:
+    _, client = web
+    recorded = next(p for p in PAYLOADS if p.id == "issue_comment/created.payload.json")
+    headers = github_headers("issue_comment", recorded.body, WEBHOOK_SECRET)
+    first = await client.post("/webhooks/github", content=recorded.body, headers=headers)
+    again = await client.post("/webhooks/github", content=recorded.body, headers=headers)
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json() == {"outcome": "duplicate"}
+    assert len(await queued_jobs(redis)) == 1
+    ttl = await redis.ttl(f"pilot:delivery:{headers['X-GitHub-Delivery']}")
+    assert 7 * 24 * 3600 - 60 < ttl <= 7 * 24 * 3600
+
+
+@pytest.mark.parametrize("missing", ["X-GitHub-Event", "X-GitHub-Delivery"])
+async def test_missing_github_headers_are_bad_requests(
+    web: tuple[FastAPI, httpx.AsyncClient], redis: aioredis.Redis, missing: str
+) -> None:
+    _, client = web
+    recorded = next(p for p in PAYLOADS if p.id == "issues/labeled.payload.json")
+    headers = github_headers("issues", recorded.body, WEBHOOK_SECRET)
+    del headers[missing]
+    resp = await client.post("/webhooks/github", content=recorded.body, headers=headers)
+    assert resp.status_code == 400
+    assert await queued_jobs(redis) == []
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"not json", b'"a string"', b""])
+async def test_a_body_that_is_not_a_json_object_is_a_bad_request(
+    web: tuple[FastAPI, httpx.AsyncClient], redis: aioredis.Redis, body: bytes
+) -> None:
+    _, client = web
+    resp = await client.post(
+        "/webhooks/github", content=body, headers=github_headers("issues", body, WEBHOOK_SECRET)
+    )
+    assert resp.status_code == 400
+    assert await queued_jobs(redis) == []
+
+
+async def test_oversized_body_is_refused_without_reading_it_all(
+    settings: Settings, redis: aioredis.Redis
+) -> None:
+    settings.max_body_bytes = 64 * 1024
+    app = create_app(settings)
+    sent = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal sent
+        for _ in range(10_000):
+            sent += 16 * 1024
+            yield b" " * (16 * 1024)
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as client:
+            chunked = await client.post(
+                "/webhooks/github",
+                content=endless(),
+                headers=github_headers("issues", b"", WEBHOOK_SECRET),
+            )
+            declared = await client.post(
+                "/webhooks/github",
+                content=b"{}",
+                headers={
+                    **github_headers("issues", b"{}", WEBHOOK_SECRET),
+                    "Content-Length": str(26 * 1024 * 1024),
+                },
+            )
+    assert chunked.status_code == 413
+    assert sent < 10_000 * 16 * 1024
+    assert declared.status_code == 413
+    assert await queued_jobs(redis) == []
+
+
+async def test_default_cap_is_25_mib(settings: Settings) -> None:
+    assert Settings(_env_file=None).max_body_bytes == 25 * 1024 * 1024  # type: ignore[call-arg]
+
+
+async def test_healthz_reports_redis(web: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    _, client = web
+    resp = await client.get("/healthz")
+    assert resp.status_code == 200
+
+
+async def test_healthz_is_503_when_redis_is_down(
+    web: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, client = web
+    await app.state.redis.aclose()
+    app.state.redis = aioredis.from_url(
+        "redis://127.0.0.1:1/0", socket_connect_timeout=0.5, socket_timeout=0.5
+    )
+    resp = await client.get("/healthz")
+    assert resp.status_code == 503

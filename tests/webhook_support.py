@@ -1,0 +1,44 @@
+"""Signed deliveries of the recorded payloads, as GitHub sends them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.signature import sign
+
+FIXTURES = Path(__file__).parent / "fixtures" / "webhooks"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event: str
+    file: str
+    body: bytes
+
+    @property
+    def id(self) -> str:
+        return f"{self.event}/{self.file}"
+
+
+def recorded_payloads() -> list[Recorded]:
+    return [
+        Recorded(path.parent.name, path.name, path.read_bytes())
+        for path in sorted(FIXTURES.glob("*/*.json"))
+    ]
+
+
+def github_headers(
+    event: str, body: bytes, secret: str | None, delivery_id: str | None = None
+) -> dict[str, str]:
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/abc1234",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery_id or str(uuid.uuid4()),
+        "X-GitHub-Hook-ID": "292430182",
+    }
+    if secret is not None:
+        headers["X-Hub-Signature-256"] = sign(secret.encode(), body)
+    return headers
