@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from bot import signature
 from bot.routing import Router
@@ -32,8 +33,8 @@ def judge(
     if not event or not headers.get("x-github-delivery"):
         return Verdict(400, "missing_headers", event)
     try:
-        payload: Any = json.loads(body)
-    except ValueError:
+        payload: Any = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return Verdict(400, "bad_json", event)
     if not isinstance(payload, dict):
         return Verdict(400, "bad_json", event)

@@ -9,7 +9,7 @@ PREFIX = "sha256="
 
 
 def sign(secret: bytes, body: bytes) -> str:
-    return PREFIX + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return PREFIX + hmac.digest(secret, body, hashlib.sha256).hex()
 
 
 def is_valid(secret: bytes, body: bytes, header: str | None) -> bool:

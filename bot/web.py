@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from arq import create_pool
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import RedisSettings
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from bot import jobs
+from bot.delivery_queue import DeliveryQueue
 from bot.intake import Verdict, judge
 from bot.jsonlog import elapsed_ms
 from bot.routing import Router
@@ -21,7 +22,19 @@ from bot.settings import Settings
 
 log = logging.getLogger("pilot.web")
 
-DEDUPE_KEY = "pilot:delivery:{}"
+_OUTCOMES = (
+    "too_large",
+    "bad_signature",
+    "missing_headers",
+    "bad_json",
+    "pong",
+    "ignored",
+    "enqueued",
+    "duplicate",
+    "enqueue_failed",
+)
+# Prebuilt: this route answers thousands of times a second and the bodies never vary.
+_OUTCOME_BODIES = {o: b'{"outcome":"%s"}' % o.encode() for o in _OUTCOMES}
 _INTAKE_HEADERS = ("x-hub-signature-256", "x-github-event", "x-github-delivery")
 
 
@@ -40,29 +53,6 @@ async def read_capped(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-async def enqueue_once(
-    pool: ArqRedis, ttl_s: int, event: str, delivery_id: str, body: bytes
-) -> tuple[int, str]:
-    """Claim the delivery id for `ttl_s`, then enqueue; a lost claim means a redelivery."""
-    key = DEDUPE_KEY.format(delivery_id)
-    if not await pool.set(key, b"1", nx=True, ex=ttl_s):
-        return 200, "duplicate"
-    try:
-        await pool.enqueue_job(
-            jobs.PROCESS_DELIVERY,
-            event,
-            delivery_id,
-            body,
-            _job_id=jobs.delivery_job_id(delivery_id),
-            _queue_name=jobs.DELIVERY_QUEUE,
-        )
-    except Exception:
-        # Without the job the claim would make GitHub's redelivery look like a duplicate.
-        await pool.delete(key)
-        raise
-    return 202, "enqueued"
-
-
 def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
     secret = settings.webhook_secret()
     if router is None:
@@ -75,6 +65,7 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
         app.state.redis = await create_pool(
             RedisSettings.from_dsn(settings.redis_url), default_queue_name=jobs.DELIVERY_QUEUE
         )
+        app.state.deliveries = DeliveryQueue(app.state.redis, settings.dedupe_ttl_s)
         try:
             yield
         finally:
@@ -95,13 +86,10 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
         status, outcome = verdict.status, verdict.outcome
         if verdict.enqueue and body is not None and delivery_id and verdict.event:
             try:
-                status, outcome = await enqueue_once(
-                    request.app.state.redis,
-                    settings.dedupe_ttl_s,
-                    verdict.event,
-                    delivery_id,
-                    body,
+                fresh = await request.app.state.deliveries.enqueue_once(
+                    verdict.event, delivery_id, body
                 )
+                status, outcome = (202, "enqueued") if fresh else (200, "duplicate")
             except Exception:
                 log.exception("enqueue failed", extra={"delivery_id": delivery_id})
                 status, outcome = 503, "enqueue_failed"
@@ -116,7 +104,7 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
                 "latency_ms": elapsed_ms(start),
             },
         )
-        return JSONResponse({"outcome": outcome}, status_code=status)
+        return Response(_OUTCOME_BODIES[outcome], status, media_type="application/json")
 
     @app.get("/healthz")
     async def healthz(request: Request) -> Response:

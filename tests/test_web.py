@@ -187,3 +187,39 @@ async def test_healthz_is_503_when_redis_is_down(
     )
     resp = await client.get("/healthz")
     assert resp.status_code == 503
+
+
+async def test_enqueue_failure_is_503_so_the_delivery_is_not_lost(
+    web: tuple[FastAPI, httpx.AsyncClient], redis: aioredis.Redis
+) -> None:
+    from arq.connections import ArqRedis
+
+    from bot.delivery_queue import DeliveryQueue
+
+    app, client = web
+    dead = ArqRedis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    app.state.deliveries = DeliveryQueue(dead, 60)
+    recorded = next(p for p in PAYLOADS if p.id == "issues/labeled.payload.json")
+    headers = github_headers("issues", recorded.body, WEBHOOK_SECRET)
+    resp = await client.post("/webhooks/github", content=recorded.body, headers=headers)
+    await dead.aclose()
+    assert resp.status_code == 503
+    assert resp.json() == {"outcome": "enqueue_failed"}
+    # Nothing was claimed, so GitHub's redelivery of the same id is accepted later.
+    assert not await redis.exists(f"pilot:delivery:{headers['X-GitHub-Delivery']}")
+
+
+async def test_concurrent_deliveries_share_a_round_trip_and_each_is_queued_once(
+    web: tuple[FastAPI, httpx.AsyncClient], redis: aioredis.Redis
+) -> None:
+    import asyncio
+
+    _, client = web
+    recorded = next(p for p in PAYLOADS if p.id == "issues/labeled.payload.json")
+    headers = [github_headers("issues", recorded.body, WEBHOOK_SECRET) for _ in range(20)]
+    headers += headers[:5]  # five redeliveries racing their originals
+    responses = await asyncio.gather(
+        *(client.post("/webhooks/github", content=recorded.body, headers=h) for h in headers)
+    )
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [202] * 20
+    assert len(await queued_jobs(redis)) == 20

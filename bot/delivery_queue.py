@@ -1,0 +1,89 @@
+"""Claims a delivery id and enqueues its arq job atomically, batching concurrent deliveries
+into one Redis round trip."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+
+from bot import jobs
+
+DEDUPE_KEY = "pilot:delivery:{}"
+
+# The same writes as arq's enqueue_job (job key with expiry, then the queue's sorted set), made
+# atomic with the dedupe claim: a delivery is either claimed and queued, or neither.
+_CLAIM_AND_ENQUEUE = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+    return 0
+end
+if redis.call('EXISTS', KEYS[2], KEYS[3]) == 0 then
+    redis.call('PSETEX', KEYS[2], ARGV[2], ARGV[3])
+    redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
+end
+return 1
+"""
+
+
+@dataclass
+class _Pending:
+    keys: list[str]
+    args: list[bytes | str | int]
+    done: asyncio.Future[bool]
+
+
+class DeliveryQueue:
+    def __init__(self, pool: ArqRedis, dedupe_ttl_s: int) -> None:
+        self._pool = pool
+        self._ttl_s = dedupe_ttl_s
+        self._script = pool.register_script(_CLAIM_AND_ENQUEUE)
+        self._pending: list[_Pending] = []
+
+    async def enqueue_once(self, event: str, delivery_id: str, body: bytes) -> bool:
+        """False when the delivery id was seen within the dedupe window."""
+        job_id = jobs.delivery_job_id(delivery_id)
+        now_ms = int(time.time() * 1000)
+        job = serialize_job(
+            jobs.PROCESS_DELIVERY,
+            (event, delivery_id, body),
+            {},
+            None,
+            now_ms,
+            serializer=self._pool.job_serializer,
+        )
+        keys = [
+            DEDUPE_KEY.format(delivery_id),
+            job_key_prefix + job_id,
+            result_key_prefix + job_id,
+            jobs.DELIVERY_QUEUE,
+        ]
+        loop = asyncio.get_running_loop()
+        pending = _Pending(
+            keys, [self._ttl_s, expires_extra_ms, job, now_ms, job_id], loop.create_future()
+        )
+        if not self._pending:
+            loop.call_soon(lambda: asyncio.ensure_future(self._flush()))
+        self._pending.append(pending)
+        return await pending.done
+
+    async def _flush(self) -> None:
+        # Deliveries that arrived in the same loop iteration share one pipeline: under load
+        # the round trip is paid once per batch instead of once per delivery.
+        batch, self._pending = self._pending, []
+        try:
+            async with self._pool.pipeline(transaction=False) as pipe:
+                for item in batch:
+                    await self._script(keys=item.keys, args=item.args, client=pipe)
+                results = await pipe.execute()
+        except Exception as exc:
+            for item in batch:
+                if not item.done.done():
+                    item.done.set_exception(exc)
+            return
+        for item, result in zip(batch, results, strict=True):
+            if not item.done.done():
+                item.done.set_result(bool(result))
