@@ -1,4 +1,7 @@
-.PHONY: test setup lint serve worker
+.PHONY: dev test setup lint
+
+dev:  ## set up, then run ghsim, the web app and a worker locally, wired together
+	bash scripts/dev.sh
 
 test:  ## set up everything and run the tests
 	bash scripts/test.sh

@@ -41,7 +41,12 @@ def _sim(args: argparse.Namespace) -> int:
     # The bot never imports ghsim; only this command, which runs it, does.
     server = importlib.import_module("ghsim.server")
     server.serve(
-        host=args.host, port=args.port, data_dir=Path(args.data_dir), webhook_url=args.webhook_url
+        host=args.host,
+        port=args.port,
+        data_dir=Path(args.data_dir),
+        webhook_url=args.webhook_url,
+        ci_image=args.ci_image,
+        ci_max_jobs=args.ci_max_jobs,
     )
     return 0
 
@@ -63,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--port", type=int, default=3000)
     sim.add_argument("--data-dir", default="data/ghsim")
     sim.add_argument("--webhook-url", default="http://127.0.0.1:8000/webhooks/github")
+    sim.add_argument("--ci-image", default=None, help="image CI jobs run in")
+    sim.add_argument("--ci-max-jobs", type=int, default=2, help="CI jobs run at once")
     sim.set_defaults(run=_sim)
     return parser
 

@@ -54,9 +54,7 @@ class FakeGitHub:
         return [c["body"] for c in self.comments.get(number, [])]
 
     def calls(self, method: str, pattern: str) -> list[httpx.Request]:
-        return [
-            r for r in self.requests if r.method == method and re.search(pattern, r.url.path)
-        ]
+        return [r for r in self.requests if r.method == method and re.search(pattern, r.url.path)]
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -115,7 +113,9 @@ class FakeGitHub:
         self._next_id += 1
         comment = copy.deepcopy(_COMMENT)
         comment.update(
-            id=self._next_id, body=json.loads(request.content)["body"], user=user_json(BOT_LOGIN, True)
+            id=self._next_id,
+            body=json.loads(request.content)["body"],
+            user=user_json(BOT_LOGIN, True),
         )
         self.comments.setdefault(int(number), []).append(comment)
         return httpx.Response(201, json=comment)

@@ -27,7 +27,9 @@ def app_private_key() -> str:
 
 
 @pytest.fixture
-def settings(redis_url: str, app_private_key: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    redis_url: str, app_private_key: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         github_app_id=1,
@@ -46,9 +48,7 @@ def fake_github() -> FakeGitHub:
 
 
 @pytest.fixture
-async def github_app(
-    settings: Settings, fake_github: FakeGitHub
-) -> AsyncIterator[GitHubKitApp]:
+async def github_app(settings: Settings, fake_github: FakeGitHub) -> AsyncIterator[GitHubKitApp]:
     app = GitHubKitApp(
         settings.app_id(),
         settings.private_key(),

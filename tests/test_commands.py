@@ -13,7 +13,10 @@ from bot.commands import Command, parse
         ("/PILOT Stop", Command("stop")),
         ("thanks!\n\n/pilot approve\n/pilot stop", Command("approve")),
         ("/pilot continue use the v2 API", Command("continue", "use the v2 API")),
-        ("/pilot continue\nuse the v2 API\nand keep tests", Command("continue", "use the v2 API\nand keep tests")),
+        (
+            "/pilot continue\nuse the v2 API\nand keep tests",
+            Command("continue", "use the v2 API\nand keep tests"),
+        ),
         ("/pilot frobnicate", Command("frobnicate")),
         ("  /pilot status  ", Command("status")),
         ("```\n/pilot stop\n```\n/pilot status", Command("status")),

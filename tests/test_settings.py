@@ -67,8 +67,12 @@ def test_serve_and_worker_refuse_to_start_naming_the_variable(
     command: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no .env here
-    for name in ("PILOT_GITHUB_WEBHOOK_SECRET", "PILOT_GITHUB_APP_ID", "PILOT_GITHUB_PRIVATE_KEY",
-                 "PILOT_GITHUB_PRIVATE_KEY_PATH"):
+    for name in (
+        "PILOT_GITHUB_WEBHOOK_SECRET",
+        "PILOT_GITHUB_APP_ID",
+        "PILOT_GITHUB_PRIVATE_KEY",
+        "PILOT_GITHUB_PRIVATE_KEY_PATH",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

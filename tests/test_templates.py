@@ -5,14 +5,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.status_comment import find_status_comment, parse_state, render_status
 from bot.github import Comment
+from bot.status_comment import find_status_comment, parse_state, render_status
 from bot.templates import PROMPTS_DIR, render
 
 SAMPLE_CONTEXT = {
     "comments/help.md.j2": {"unknown": None, "prefix": "/pilot", "label": "pilot"},
     "comments/permission_denied.md.j2": {
-        "user": "octocat", "repo": "o/r", "verb": "start", "label": "pilot", "prefix": "/pilot",
+        "user": "octocat",
+        "repo": "o/r",
+        "verb": "start",
+        "label": "pilot",
+        "prefix": "/pilot",
     },
     "comments/status.md.j2": {"headline": "Queued.", "state_json": "{}"},
 }

@@ -31,9 +31,7 @@ EXPECTED_ROUTES = {
 def test_router_sends_each_recorded_event_where_it_belongs(recorded: Any) -> None:
     action = json.loads(recorded.body).get("action")
     handlers = default_router.handlers_for(recorded.event, action)
-    assert [handler_name(h) for h in handlers] == EXPECTED_ROUTES.get(
-        (recorded.event, action), []
-    )
+    assert [handler_name(h) for h in handlers] == EXPECTED_ROUTES.get((recorded.event, action), [])
 
 
 def flaky_router(calls: list[str], failures: dict[str, int]) -> Router:
@@ -96,7 +94,9 @@ async def test_label_to_run_job_through_web_redis_and_worker(
 ) -> None:
     """The whole intake: a signed delivery, the arq queue on real Redis, a worker in burst."""
     fake_github.roles["Codertocat"] = "admin"
-    body = (recorded := next(p for p in recorded_payloads() if p.id == "issues/labeled.payload.json")).body
+    body = (
+        recorded := next(p for p in recorded_payloads() if p.id == "issues/labeled.payload.json")
+    ).body
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
