@@ -1,0 +1,3 @@
+from ghsim.server import main
+
+main()

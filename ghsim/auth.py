@@ -1,0 +1,221 @@
+"""Who is calling: person tokens, the App's JWT, installation tokens; and what they may do.
+
+* ``ghp_sim_<login>``: a person; the user exists from its first request.
+* an RS256 JWT signed with the App's key, ``iss`` = app id: the App itself.
+* ``ghs_...``: an installation token (1 hour), acting as the bot user ``<slug>[bot]``.
+
+Credentials come as ``Authorization: token X``, ``Bearer X`` or HTTP Basic (git sends the
+token as the password, any username).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+import jwt
+from fastapi import Depends, Request
+
+from ghsim.errors import GitHubError
+from ghsim.identity import APP_PERMISSIONS
+from ghsim.sim import Sim, SimDep
+from ghsim.store import Doc
+
+PERSON_PREFIX = "ghp_sim_"
+INSTALLATION_PREFIX = "ghs_"
+TOKEN_LIFETIME = timedelta(hours=1)
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+
+# GitHub's collaborator permissions, ordered, with the role names the permission API uses.
+ROLES = ["read", "triage", "write", "maintain", "admin"]
+_ROLE_OF_PERMISSION = {
+    "pull": "read",
+    "triage": "triage",
+    "push": "write",
+    "maintain": "maintain",
+    "admin": "admin",
+}
+
+CallerKind = Literal["anonymous", "user", "app", "installation"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    kind: CallerKind
+    user: Doc | None = None
+    installation_id: int | None = None
+
+    @property
+    def login(self) -> str | None:
+        return None if self.user is None else str(self.user["login"])
+
+
+def parse_authorization(header: str | None) -> str | None:
+    """The credential in an Authorization header (token, Bearer or Basic), if any."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    scheme, value = scheme.lower(), value.strip()
+    if scheme in ("token", "bearer"):
+        return value or None
+    if scheme == "basic":
+        try:
+            user, _, password = base64.b64decode(value).decode().partition(":")
+        except ValueError:
+            return None
+        if password and password != "x-oauth-basic":
+            return password
+        return user or None
+    return None
+
+
+def resolve(sim: Sim, header: str | None) -> Caller:
+    """The caller behind an Authorization header; raises 401 on a bad credential."""
+    token = parse_authorization(header)
+    if token is None:
+        return Caller("anonymous")
+    if token.startswith(PERSON_PREFIX):
+        login = token[len(PERSON_PREFIX) :]
+        if not _LOGIN.match(login):
+            raise GitHubError(401, "Bad credentials")
+        return Caller("user", sim.ensure_user(login))
+    if token.startswith(INSTALLATION_PREFIX):
+        found = sim.store.first("installation_token", token=token)
+        if found is None or found["expires_at"] <= datetime.now(UTC).isoformat():
+            raise GitHubError(401, "Bad credentials")
+        return Caller("installation", sim.bot_user, int(found["installation_id"]))
+    if token.count(".") == 2:
+        verify_app_jwt(sim, token)
+        return Caller("app")
+    raise GitHubError(401, "Bad credentials")
+
+
+def verify_app_jwt(sim: Sim, token: str) -> None:
+    try:
+        claims = jwt.decode(
+            token,
+            sim.identity.public_key_pem,
+            algorithms=["RS256"],
+            leeway=60,
+            options={"require": ["iat", "exp", "iss"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise GitHubError(
+            401,
+            "'Expiration time' claim ('exp') must be a numeric value "
+            "representing the future time at which the assertion expires",
+        ) from exc
+    except jwt.PyJWTError as exc:
+        raise GitHubError(401, "A JSON web token could not be decoded") from exc
+    if str(claims["iss"]) != str(sim.identity.app_id):
+        raise GitHubError(401, "A JSON web token could not be decoded")
+    if claims["exp"] - claims["iat"] > 11 * 60:
+        raise GitHubError(401, "'Expiration time' claim ('exp') is too far in the future")
+
+
+def issue_installation_token(sim: Sim, installation_id: int) -> Doc:
+    """A new ``ghs_`` token for the installation, stored with its expiry."""
+    expires = datetime.now(UTC) + TOKEN_LIFETIME
+    return sim.store.insert(
+        "installation_token",
+        {
+            "token": INSTALLATION_PREFIX + secrets.token_urlsafe(27)[:36],
+            "installation_id": installation_id,
+            "expires_at": expires.isoformat(),
+            "expires_at_github": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "permissions": APP_PERMISSIONS,
+        },
+    )
+
+
+# FastAPI dependencies ---------------------------------------------------------------------
+def current_caller(request: Request, sim: SimDep) -> Caller:
+    """Any caller, anonymous included."""
+    cached = getattr(request.state, "caller", None)
+    if isinstance(cached, Caller):
+        return cached
+    caller = resolve(sim, request.headers.get("authorization"))
+    request.state.caller = caller
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def require_actor(caller: CallerDep) -> Caller:
+    """A person or an installation: someone who can act on repositories."""
+    if caller.kind == "anonymous":
+        raise GitHubError(401, "Requires authentication")
+    if caller.kind == "app":
+        raise GitHubError(403, "Resource not accessible by integration")
+    return caller
+
+
+ActorDep = Annotated[Caller, Depends(require_actor)]
+
+
+def require_app(caller: CallerDep) -> Caller:
+    """The App itself, authenticated with its JWT."""
+    if caller.kind != "app":
+        raise GitHubError(
+            401,
+            "A JSON web token could not be decoded"
+            if caller.kind != "anonymous"
+            else "Requires authentication",
+        )
+    return caller
+
+
+# permissions ------------------------------------------------------------------------------
+def role_of(sim: Sim, repo: Doc, user: Doc | None) -> str:
+    """admin, maintain, write, triage, read (anyone, repos are public) for a person."""
+    if user is None:
+        return "read"
+    if user["id"] == repo["owner_id"] or user["id"] == repo.get("creator_id"):
+        return "admin"
+    if user["type"] == "Bot":
+        return "write"
+    collab = sim.store.first("collaborator", repo_id=repo["id"], user_id=user["id"])
+    if collab is None:
+        return "read"
+    return _ROLE_OF_PERMISSION[collab["permission"]]
+
+
+def caller_role(sim: Sim, repo: Doc, caller: Caller) -> str:
+    if caller.kind == "installation":
+        return "write"
+    if caller.kind == "user":
+        return role_of(sim, repo, caller.user)
+    return "read"
+
+
+def require_role(sim: Sim, repo: Doc, caller: Caller, minimum: str) -> None:
+    """403 unless the caller has at least ``minimum`` (one of :data:`ROLES`) on the repo."""
+    if ROLES.index(caller_role(sim, repo, caller)) < ROLES.index(minimum):
+        raise GitHubError(
+            403,
+            "Must have push access to repository"
+            if minimum == "write"
+            else "Must have admin rights to Repository.",
+        )
+
+
+def may_push(sim: Sim, authorization: str | None, owner: str, name: str) -> bool:
+    """For git over HTTP: may this Authorization header push to owner/name?"""
+    repo = sim.find_repo(owner, name)
+    if repo is None:
+        return False
+    try:
+        caller = resolve(sim, authorization)
+    except GitHubError:
+        return False
+    if caller.kind == "anonymous" or caller.kind == "app":
+        return False
+    return ROLES.index(caller_role(sim, repo, caller)) >= ROLES.index("write")
+
+
+AppDep = Annotated[Caller, Depends(require_app)]

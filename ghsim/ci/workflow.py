@@ -1,0 +1,193 @@
+"""Parse `.github/workflows/*.yml` into the subset of GitHub Actions that ghsim runs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+SUPPORTED_EVENTS = ("push", "pull_request")
+DEFAULT_TIMEOUT_MINUTES = 360.0
+
+
+class WorkflowError(ValueError):
+    """The workflow file is not valid YAML or not a workflow ghsim understands."""
+
+
+@dataclass(frozen=True)
+class Trigger:
+    branches: tuple[str, ...] = ()
+    branches_ignore: tuple[str, ...] = ()
+
+    def matches(self, branch: str | None) -> bool:
+        if branch is None:
+            return not self.branches
+        if self.branches and not any(_glob(p, branch) for p in self.branches):
+            return False
+        return not any(_glob(p, branch) for p in self.branches_ignore)
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    name: str
+    run: str | None = None
+    uses: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    working_directory: str | None = None
+    condition: str | None = None
+    timeout_minutes: float | None = None
+    continue_on_error: bool = False
+
+    @property
+    def is_checkout(self) -> bool:
+        return self.uses is not None and self.uses.split("@", 1)[0] == "actions/checkout"
+
+
+@dataclass(frozen=True)
+class Job:
+    key: str
+    name: str
+    steps: tuple[Step, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    timeout_minutes: float = DEFAULT_TIMEOUT_MINUTES
+    working_directory: str | None = None
+    runs_on: tuple[str, ...] = ("ubuntu-latest",)
+
+
+@dataclass(frozen=True)
+class Workflow:
+    path: str
+    name: str
+    triggers: dict[str, Trigger]
+    jobs: tuple[Job, ...]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def runs_on_event(self, event: str, branch: str | None) -> bool:
+        trigger = self.triggers.get(event)
+        return trigger is not None and trigger.matches(branch)
+
+
+def _glob(pattern: str, name: str) -> bool:
+    # GitHub's `*` stops at `/` and `**` crosses it, unlike fnmatch's `*`.
+    parts = re.split(r"(\*\*|\*|\?)", pattern)
+    table = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
+    regex = "".join(table.get(part, re.escape(part)) for part in parts if part)
+    return re.fullmatch(regex, name) is not None
+
+
+def _strings(value: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return tuple(str(v) for v in value)
+    raise WorkflowError(f"{what} must be a string or a list of strings")
+
+
+def _env(value: Any, what: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise WorkflowError(f"{what} must be a mapping")
+    return {str(k): "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+            for k, v in value.items()}
+
+
+def _minutes(value: Any, what: str, default: float | None) -> float | None:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise WorkflowError(f"{what} must be a positive number")
+    return float(value)
+
+
+def _triggers(on: Any) -> dict[str, Trigger]:
+    if isinstance(on, str):
+        on = [on]
+    if isinstance(on, list):
+        return {str(e): Trigger() for e in on if e in SUPPORTED_EVENTS}
+    if not isinstance(on, dict):
+        raise WorkflowError("`on` must be a string, a list or a mapping")
+    triggers = {}
+    for event, spec in on.items():
+        if event not in SUPPORTED_EVENTS:
+            continue
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            raise WorkflowError(f"`on.{event}` must be a mapping")
+        triggers[event] = Trigger(
+            branches=_strings(spec.get("branches"), f"on.{event}.branches"),
+            branches_ignore=_strings(spec.get("branches-ignore"), f"on.{event}.branches-ignore"),
+        )
+    return triggers
+
+
+def _step(index: int, raw: Any, job_key: str) -> Step:
+    where = f"jobs.{job_key}.steps[{index - 1}]"
+    if not isinstance(raw, dict):
+        raise WorkflowError(f"{where} must be a mapping")
+    run, uses = raw.get("run"), raw.get("uses")
+    if (run is None) == (uses is None):
+        raise WorkflowError(f"{where} needs exactly one of `run` and `uses`")
+    default_name = f"Run {uses}" if uses is not None else f"Run {str(run).strip().splitlines()[0]}"
+    condition = raw.get("if")
+    return Step(
+        number=index,
+        name=str(raw.get("name") or default_name),
+        run=None if run is None else str(run),
+        uses=None if uses is None else str(uses),
+        env=_env(raw.get("env"), f"{where}.env"),
+        working_directory=raw.get("working-directory"),
+        condition=None if condition is None else str(condition),
+        timeout_minutes=_minutes(raw.get("timeout-minutes"), f"{where}.timeout-minutes", None),
+        continue_on_error=bool(raw.get("continue-on-error", False)),
+    )
+
+
+def _job(key: str, raw: Any) -> Job:
+    if not isinstance(raw, dict):
+        raise WorkflowError(f"jobs.{key} must be a mapping")
+    steps = raw.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise WorkflowError(f"jobs.{key}.steps must be a non-empty list")
+    defaults = raw.get("defaults") or {}
+    run_defaults = defaults.get("run") or {} if isinstance(defaults, dict) else {}
+    timeout = _minutes(raw.get("timeout-minutes"), f"jobs.{key}.timeout-minutes",
+                       DEFAULT_TIMEOUT_MINUTES)
+    return Job(
+        key=key,
+        name=str(raw.get("name") or key),
+        steps=tuple(_step(i, s, key) for i, s in enumerate(steps, start=1)),
+        env=_env(raw.get("env"), f"jobs.{key}.env"),
+        timeout_minutes=DEFAULT_TIMEOUT_MINUTES if timeout is None else timeout,
+        working_directory=run_defaults.get("working-directory"),
+        runs_on=_strings(raw.get("runs-on"), f"jobs.{key}.runs-on") or ("ubuntu-latest",),
+    )
+
+
+def parse_workflow(path: str, text: str) -> Workflow:
+    """Parse one workflow file; raise WorkflowError saying what is wrong."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise WorkflowError(f"invalid YAML: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise WorkflowError("a workflow must be a mapping")
+    # YAML 1.1 reads the bare key `on` as the boolean true.
+    on = doc.get("on", doc.get(True))
+    if on is None:
+        raise WorkflowError("missing `on`")
+    jobs = doc.get("jobs")
+    if not isinstance(jobs, dict) or not jobs:
+        raise WorkflowError("`jobs` must be a non-empty mapping")
+    return Workflow(
+        path=path,
+        name=str(doc.get("name") or path),
+        triggers=_triggers(on),
+        jobs=tuple(_job(str(k), v) for k, v in jobs.items()),
+        env=_env(doc.get("env"), "env"),
+    )

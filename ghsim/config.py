@@ -1,0 +1,38 @@
+"""How one ghsim instance is configured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    host: str = "127.0.0.1"
+    port: int = 8808
+    data_dir: Path = Path("data/ghsim")
+    webhook_url: str | None = None
+    ci_image: str | None = None
+    ci_max_jobs: int = 2
+    # Public address when clients reach ghsim by another name than host:port.
+    public_url: str | None = None
+    # First retry delay of a failed webhook delivery; doubles each attempt.
+    webhook_retry_base: float = 1.0
+    webhook_retry_max_delay: float = 60.0
+    webhook_max_attempts: int = 20
+
+    @property
+    def base_url(self) -> str:
+        """Origin used in every URL ghsim hands out (html_url, clone_url, api urls)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/v3"
+
+    @property
+    def repos_dir(self) -> Path:
+        return Path(self.data_dir) / "repos"

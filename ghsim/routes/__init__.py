@@ -1,0 +1,1 @@
+"""One APIRouter per resource family; ``ghsim.app`` composes them."""

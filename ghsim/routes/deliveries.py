@@ -1,0 +1,82 @@
+"""The App's webhook deliveries: list, inspect, redeliver (GitHub's /app/hook API)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from ghsim.auth import AppDep
+from ghsim.errors import not_found
+from ghsim.paging import paginate
+from ghsim.sim import Sim, SimDep
+from ghsim.store import Doc
+
+router = APIRouter()
+
+
+def _status(delivery: Doc) -> str:
+    if delivery["status"] != "pending" or not delivery["attempts"]:
+        return str(delivery["status"])
+    last = delivery["attempts"][-1]
+    if last["status_code"]:
+        return f"Invalid HTTP Response: {last['status_code']}"
+    return "failed to connect to host"
+
+
+def _item(delivery: Doc) -> dict[str, Any]:
+    return {
+        "id": delivery["id"],
+        "guid": delivery["guid"],
+        "delivered_at": delivery["delivered_at"],
+        "redelivery": delivery["redelivery"],
+        "duration": delivery["duration"],
+        "status": _status(delivery),
+        "status_code": delivery["status_code"],
+        "event": delivery["event"],
+        "action": delivery["action"],
+        "installation_id": delivery["installation_id"],
+        "repository_id": delivery["repository_id"],
+        "throttled_at": None,
+    }
+
+
+def _delivery_or_404(sim: Sim, delivery_id: int) -> Doc:
+    delivery = sim.store.get("delivery", delivery_id)
+    if delivery is None:
+        raise not_found()
+    return delivery
+
+
+@router.get("/app/hook/deliveries")
+def list_deliveries(
+    request: Request,
+    response: Response,
+    sim: SimDep,
+    _: AppDep,
+) -> list[dict[str, Any]]:
+    deliveries = sim.store.query("delivery", order="-id")
+    return [_item(d) for d in paginate(request, response, deliveries)]
+
+
+@router.get("/app/hook/deliveries/{delivery_id}")
+def get_delivery(delivery_id: int, sim: SimDep, _: AppDep) -> dict[str, Any]:
+    delivery = _delivery_or_404(sim, delivery_id)
+    response = delivery.get("response") or {"headers": {}, "payload": None}
+    return {
+        **_item(delivery),
+        "url": sim.config.webhook_url or "",
+        "request": {
+            "headers": sim.webhooks.headers(delivery),
+            "payload": json.loads(delivery["body"]),
+        },
+        "response": {"headers": response["headers"], "payload": response["payload"]},
+        "attempts": delivery["attempts"],
+    }
+
+
+@router.post("/app/hook/deliveries/{delivery_id}/attempts", status_code=202)
+def redeliver(delivery_id: int, sim: SimDep, _: AppDep) -> dict[str, Any]:
+    sim.webhooks.redeliver(_delivery_or_404(sim, delivery_id))
+    return {}

@@ -1,0 +1,276 @@
+"""Review comments on a pull request's diff: create, reply, list, get, edit, delete."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from ghsim import gitrepo
+from ghsim.auth import ROLES, ActorDep, Caller, CallerDep, caller_role
+from ghsim.errors import GitHubError, not_found
+from ghsim.paging import paginate
+from ghsim.review_diff import locate
+from ghsim.routes.pulls import pull_range
+from ghsim.serialize_pulls import PullSerializer
+from ghsim.sim import Sim, SimDep, now_iso
+from ghsim.store import Doc
+
+router = APIRouter()
+
+
+class ReviewCommentCreate(BaseModel):
+    body: str
+    commit_id: str | None = None
+    path: str | None = None
+    line: int | None = None
+    side: Literal["LEFT", "RIGHT"] = "RIGHT"
+    start_line: int | None = None
+    start_side: Literal["LEFT", "RIGHT"] | None = None
+    position: int | None = None
+    in_reply_to: int | None = None
+    subject_type: Literal["line", "file"] | None = None
+
+
+class ReplyCreate(BaseModel):
+    body: str
+
+
+class CommentEdit(BaseModel):
+    body: str
+
+
+def _thread_error(message: str) -> GitHubError:
+    return GitHubError(422, "Unprocessable Entity", [message])
+
+
+def new_review_comment(
+    sim: Sim, repo: Doc, pull: Doc, review_id: int | None, user: Doc, spec: ReviewCommentCreate
+) -> Doc:
+    """Store a comment on the diff, locating its ``diff_hunk`` in the PR's patch."""
+    if spec.in_reply_to is not None:
+        parent = sim.store.get("review_comment", spec.in_reply_to)
+        if parent is None or parent["pull_id"] != pull["id"]:
+            raise not_found()
+        fields = {
+            k: parent[k]
+            for k in (
+                "path",
+                "line",
+                "side",
+                "start_line",
+                "start_side",
+                "commit_id",
+                "diff_hunk",
+                "position",
+            )
+        }
+        fields["in_reply_to_id"] = parent.get("in_reply_to_id") or parent["id"]
+    else:
+        if not spec.path:
+            raise _thread_error("pull_request_review_thread.path is missing")
+        commit_id = spec.commit_id or pull["head_sha"]
+        start, _ = pull_range(sim, repo, pull)
+        files = {f.filename: f for f in gitrepo.diff(sim.git_dir(repo), start, commit_id)}
+        if spec.path not in files:
+            raise _thread_error("pull_request_review_thread.path is invalid")
+        patch = files[spec.path].patch
+        if spec.line is None and spec.position is not None:
+            located = _by_position(patch, spec.position)
+        elif spec.line is not None:
+            located = locate(patch, spec.line, spec.side)
+        else:
+            located = (patch, 0) if spec.subject_type == "file" else None
+        if located is None:
+            raise _thread_error("pull_request_review_thread.line must be part of the diff")
+        fields = {
+            "path": spec.path,
+            "line": spec.line,
+            "side": spec.side if spec.line else None,
+            "start_line": spec.start_line,
+            "start_side": (spec.start_side or spec.side) if spec.start_line else None,
+            "commit_id": commit_id,
+            "diff_hunk": located[0],
+            "position": located[1],
+            "in_reply_to_id": None,
+        }
+    now = now_iso()
+    return sim.store.insert(
+        "review_comment",
+        {
+            **fields,
+            "repo_id": repo["id"],
+            "pull_id": pull["id"],
+            "pull_number": pull["number"],
+            "review_id": review_id,
+            "user_id": user["id"],
+            "body": spec.body,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+
+
+def _by_position(patch: str, position: int) -> tuple[str, int] | None:
+    lines = patch.split("\n")
+    if not 0 < position < len(lines):
+        return None
+    start = max(i for i in range(position + 1) if lines[i].startswith("@@"))
+    return "\n".join(lines[start : position + 1]), position
+
+
+def announce_comment(sim: Sim, comment: Doc, action: str, sender: Doc, **extra: Any) -> None:
+    ser = PullSerializer(sim)
+    pull = sim.store.get("pull", comment["pull_id"])
+    assert pull is not None
+    sim.webhooks.emit(
+        "pull_request_review_comment",
+        {
+            "action": action,
+            "comment": ser.review_comment(comment),
+            "pull_request": ser.pull_request(pull, "review_comment"),
+            **extra,
+        },
+        sim.repo(comment["repo_id"])["full_name"],
+        sender,
+    )
+
+
+def _single_comment(
+    sim: Sim, owner: str, repo: str, number: int, caller: Caller, spec: ReviewCommentCreate
+) -> dict[str, Any]:
+    """A comment outside a review: GitHub wraps it in a one-comment COMMENTED review."""
+    from ghsim.routes.reviews import announce_review, new_review
+
+    found = sim.repo_or_404(owner, repo)
+    pull = sim.pull_or_404(found, number)
+    assert caller.user is not None
+    with sim.store.transaction():
+        review = new_review(
+            sim, found, pull, caller.user, "COMMENTED", "", spec.commit_id or pull["head_sha"]
+        )
+        comment = new_review_comment(sim, found, pull, review["id"], caller.user, spec)
+    announce_comment(sim, comment, "created", caller.user)
+    announce_review(sim, review, caller.user)
+    return PullSerializer(sim).review_comment(comment, rest=True)
+
+
+@router.post("/repos/{owner}/{repo}/pulls/{number}/comments", status_code=201)
+def create_review_comment(
+    owner: str,
+    repo: str,
+    number: int,
+    body: ReviewCommentCreate,
+    sim: SimDep,
+    caller: ActorDep,
+) -> dict[str, Any]:
+    return _single_comment(sim, owner, repo, number, caller, body)
+
+
+@router.post("/repos/{owner}/{repo}/pulls/{number}/comments/{comment_id}/replies", status_code=201)
+def reply(
+    owner: str,
+    repo: str,
+    number: int,
+    comment_id: int,
+    body: ReplyCreate,
+    sim: SimDep,
+    caller: ActorDep,
+) -> dict[str, Any]:
+    spec = ReviewCommentCreate(body=body.body, in_reply_to=comment_id)
+    return _single_comment(sim, owner, repo, number, caller, spec)
+
+
+@router.get("/repos/{owner}/{repo}/pulls/comments")
+def list_repo_review_comments(
+    owner: str,
+    repo: str,
+    request: Request,
+    response: Response,
+    sim: SimDep,
+    _: CallerDep,
+) -> list[dict[str, Any]]:
+    found = sim.repo_or_404(owner, repo)
+    comments = sim.store.query("review_comment", repo_id=found["id"])
+    ser = PullSerializer(sim)
+    return [ser.review_comment(c, rest=True) for c in paginate(request, response, comments)]
+
+
+def _comment_or_404(sim: Sim, owner: str, repo: str, comment_id: int) -> tuple[Doc, Doc]:
+    found = sim.repo_or_404(owner, repo)
+    comment = sim.store.get("review_comment", comment_id)
+    if comment is None or comment["repo_id"] != found["id"]:
+        raise not_found()
+    return found, comment
+
+
+@router.get("/repos/{owner}/{repo}/pulls/comments/{comment_id}")
+def get_review_comment(
+    owner: str,
+    repo: str,
+    comment_id: int,
+    sim: SimDep,
+    _: CallerDep,
+) -> dict[str, Any]:
+    comment = _comment_or_404(sim, owner, repo, comment_id)[1]
+    return PullSerializer(sim).review_comment(comment, rest=True)
+
+
+def _may_change(sim: Sim, repo: Doc, comment: Doc, caller: Caller) -> Doc:
+    assert caller.user is not None
+    if comment["user_id"] != caller.user["id"] and ROLES.index(
+        caller_role(sim, repo, caller)
+    ) < ROLES.index("write"):
+        raise GitHubError(403, "Must have push access to repository")
+    return caller.user
+
+
+@router.patch("/repos/{owner}/{repo}/pulls/comments/{comment_id}")
+def edit_review_comment(
+    owner: str,
+    repo: str,
+    comment_id: int,
+    body: CommentEdit,
+    sim: SimDep,
+    caller: ActorDep,
+) -> dict[str, Any]:
+    found, comment = _comment_or_404(sim, owner, repo, comment_id)
+    user = _may_change(sim, found, comment, caller)
+    previous = comment["body"]
+    comment = sim.store.update(
+        "review_comment", comment_id, {"body": body.body, "updated_at": now_iso()}
+    )
+    announce_comment(sim, comment, "edited", user, changes={"body": {"from": previous}})
+    return PullSerializer(sim).review_comment(comment, rest=True)
+
+
+@router.delete("/repos/{owner}/{repo}/pulls/comments/{comment_id}", status_code=204)
+def delete_review_comment(
+    owner: str,
+    repo: str,
+    comment_id: int,
+    sim: SimDep,
+    caller: ActorDep,
+) -> Response:
+    found, comment = _comment_or_404(sim, owner, repo, comment_id)
+    user = _may_change(sim, found, comment, caller)
+    announce_comment(sim, comment, "deleted", user)
+    sim.store.delete("review_comment", comment_id)
+    return Response(status_code=204)
+
+
+@router.get("/repos/{owner}/{repo}/pulls/{number}/comments")
+def list_review_comments(
+    owner: str,
+    repo: str,
+    number: int,
+    request: Request,
+    response: Response,
+    sim: SimDep,
+    _: CallerDep,
+) -> list[dict[str, Any]]:
+    pull = sim.pull_or_404(sim.repo_or_404(owner, repo), number)
+    comments = sim.store.query("review_comment", pull_id=pull["id"])
+    ser = PullSerializer(sim)
+    return [ser.review_comment(c, rest=True) for c in paginate(request, response, comments)]

@@ -1,0 +1,196 @@
+"""The HTML view: repositories, their issues and pull requests, conversations, diffs, checks."""
+
+from __future__ import annotations
+
+import importlib
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+
+from ghsim import gitrepo
+from ghsim.errors import not_found
+from ghsim.git_refs import list_refs
+from ghsim.routes.pulls import pull_range
+from ghsim.sim import Sim, SimDep
+from ghsim.store import Doc
+
+router = APIRouter(include_in_schema=False)
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent.parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _page(name: str, **context: Any) -> HTMLResponse:
+    return HTMLResponse(_templates.get_template(name).render(**context))
+
+
+def _labels(sim: Sim, issue: Doc) -> list[Doc]:
+    found = (
+        sim.store.first("label", repo_id=issue["repo_id"], name_lower=n.lower())
+        for n in issue.get("labels", [])
+    )
+    return [label for label in found if label is not None]
+
+
+def _item(sim: Sim, repo: Doc, issue: Doc) -> dict[str, Any]:
+    pull = sim.pull_for_issue(issue)
+    badge = issue["state"]
+    if pull is not None and pull["merged"]:
+        badge = "merged"
+    elif pull is not None and pull["draft"] and badge == "open":
+        badge = "draft"
+    kind = "pull" if pull is not None else "issues"
+    return {
+        "number": issue["number"],
+        "title": issue["title"],
+        "body": issue.get("body"),
+        "badge": badge,
+        "link": f"/{repo['full_name']}/{kind}/{issue['number']}",
+        "labels": _labels(sim, issue),
+        "author": sim.user(issue["user_id"])["login"],
+        "assignees": [sim.user(u)["login"] for u in issue.get("assignee_ids", [])],
+        "comments": len(sim.store.query("comment", issue_id=issue["id"])),
+        "created_at": issue["created_at"],
+        "updated_at": issue["updated_at"],
+    }
+
+
+def _timeline(sim: Sim, issue: Doc, pull: Doc | None) -> list[dict[str, Any]]:
+    entries = [
+        {
+            "at": c["created_at"],
+            "author": sim.user(c["user_id"])["login"],
+            "what": "commented",
+            "body": c["body"],
+            "where": None,
+            "hunk": None,
+        }
+        for c in sim.store.query("comment", issue_id=issue["id"])
+    ]
+    if pull is not None:
+        for review in sim.store.query("review", pull_id=pull["id"]):
+            if review["state"] == "PENDING":
+                continue
+            what = {
+                "APPROVED": "approved these changes",
+                "CHANGES_REQUESTED": "requested changes",
+            }.get(review["state"], "reviewed")
+            entries.append(
+                {
+                    "at": review["submitted_at"],
+                    "what": what,
+                    "author": sim.user(review["user_id"])["login"],
+                    "body": review["body"],
+                    "where": None,
+                    "hunk": None,
+                }
+            )
+        for comment in sim.store.query("review_comment", pull_id=pull["id"]):
+            entries.append(
+                {
+                    "at": comment["created_at"],
+                    "what": "commented on the diff",
+                    "author": sim.user(comment["user_id"])["login"],
+                    "body": comment["body"],
+                    "where": f"{comment['path']}:{comment.get('line') or ''}",
+                    "hunk": comment["diff_hunk"],
+                }
+            )
+    return sorted(entries, key=lambda e: str(e["at"]))
+
+
+def _checks(sim: Sim, repo: Doc, sha: str) -> list[dict[str, Any]]:
+    """Check runs of a commit, from the CI package when it offers ``checks_for``."""
+    try:
+        ci = importlib.import_module("ghsim.ci")
+    except ModuleNotFoundError:
+        ci = None
+    checks_for = getattr(ci, "checks_for", None)
+    if callable(checks_for):
+        rows = list(checks_for(sim, repo, sha))
+    else:
+        rows = sim.store.query("check_run", repo_id=repo["id"], head_sha=sha)
+    return [
+        {
+            "name": r.get("name"),
+            "status": r.get("status"),
+            "conclusion": r.get("conclusion"),
+            "url": r.get("html_url") or r.get("log_url") or r.get("details_url"),
+        }
+        for r in rows
+    ]
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(sim: SimDep) -> HTMLResponse:
+    repos = []
+    for repo in sim.store.query("repo"):
+        issues = sim.store.query("issue", repo_id=repo["id"], state="open")
+        repos.append(
+            {
+                **repo,
+                "open_issues": sum(1 for i in issues if not i["is_pr"]),
+                "open_pulls": sum(1 for i in issues if i["is_pr"]),
+            }
+        )
+    return _page("index.html", repos=repos)
+
+
+@router.get("/avatars/{login}")
+def avatar(login: str) -> Response:
+    letter = escape(login[:1].upper() or "?")
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
+        f'<rect width="64" height="64" fill="#8c959f"/><text x="32" y="42" '
+        f'font-size="32" text-anchor="middle" fill="white">{letter}</text></svg>'
+    )
+    return Response(svg, media_type="image/svg+xml")
+
+
+@router.get("/{owner}/{name}", response_class=HTMLResponse)
+def repository(owner: str, name: str, sim: SimDep) -> HTMLResponse:
+    repo = sim.repo_or_404(owner, name)
+    items = [_item(sim, repo, i) for i in sim.store.query("issue", order="-id", repo_id=repo["id"])]
+    branches = sorted(
+        r.removeprefix("refs/heads/")
+        for r in list_refs(sim.git_dir(repo))
+        if r.startswith("refs/heads/")
+    )
+    return _page(
+        "repo.html",
+        repo=repo,
+        branches=branches,
+        clone_url=f"{sim.config.base_url}/{repo['full_name']}.git",
+        pulls=[i for i in items if "/pull/" in i["link"]],
+        issues=[i for i in items if "/issues/" in i["link"]],
+    )
+
+
+@router.get("/{owner}/{name}/{kind}/{number}", response_class=HTMLResponse)
+def conversation(owner: str, name: str, kind: str, number: int, sim: SimDep) -> HTMLResponse:
+    if kind not in ("issues", "pull"):
+        raise not_found()
+    repo = sim.repo_or_404(owner, name)
+    issue = sim.issue_or_404(repo, number)
+    pull = sim.pull_for_issue(issue)
+    files: list[gitrepo.FileDiff] = []
+    checks: list[dict[str, Any]] = []
+    if pull is not None:
+        start, head = pull_range(sim, repo, pull)
+        files = gitrepo.diff(sim.git_dir(repo), start, head)
+        checks = _checks(sim, repo, pull["head_sha"])
+    return _page(
+        "issue.html",
+        repo=repo,
+        item=_item(sim, repo, issue),
+        pull=pull,
+        timeline=_timeline(sim, issue, pull),
+        files=files,
+        checks=checks,
+    )

@@ -1,0 +1,248 @@
+"""Webhook deliveries like GitHub's: persisted, signed, in order per repository, retried.
+
+``emit`` stores the delivery first (so a restart resumes it) and hands its id to the
+repository's queue; one asyncio task per queue posts deliveries one at a time, retrying the
+head with exponential backoff while the receiver is down or answers 5xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ghsim.store import Doc
+
+if TYPE_CHECKING:
+    from ghsim.sim import Sim
+
+log = logging.getLogger("ghsim.webhooks")
+HOOK_ID = 1
+Subscriber = Callable[[str, Doc], None]
+
+
+def sign(secret: str, body: bytes) -> tuple[str, str]:
+    """``X-Hub-Signature`` (sha1) and ``X-Hub-Signature-256`` values for a body."""
+    key = secret.encode()
+    return (
+        "sha1=" + hmac.new(key, body, hashlib.sha1).hexdigest(),
+        "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest(),
+    )
+
+
+class Webhooks:
+    def __init__(self, sim: Sim) -> None:
+        self._sim = sim
+        self._order_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queues: dict[str, asyncio.Queue[int]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._client: httpx.AsyncClient | None = None
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, callback: Subscriber) -> None:
+        """Call ``callback(event, payload)`` for every emitted event (e.g. to start CI)."""
+        self._subscribers.append(callback)
+
+    # emitting -----------------------------------------------------------------------------
+    def emit(
+        self,
+        event: str,
+        payload: dict[str, Any],
+        repo_full_name: str | None = None,
+        sender: Doc | None = None,
+    ) -> Doc:
+        """Complete ``payload`` with repository, installation and sender; deliver it.
+
+        Thread-safe. ``sender`` is the acting user document (default: the App's bot user).
+        Returns the stored delivery.
+        """
+        from ghsim.serialize import Serializer
+
+        ser = Serializer(self._sim)
+        full = dict(payload)
+        repo = None
+        if repo_full_name is not None:
+            owner, _, name = repo_full_name.partition("/")
+            repo = self._sim.find_repo(owner, name)
+            if repo is not None and "repository" not in full:
+                full["repository"] = ser.repository(repo)
+        if "installation" not in full:
+            full["installation"] = ser.installation_lite()
+        if "sender" not in full:
+            full["sender"] = ser.user(sender or self._sim.bot_user)
+        body = json.dumps(full, separators=(",", ":"))
+        with self._order_lock:
+            delivery = self._sim.store.insert(
+                "delivery",
+                {
+                    "guid": str(uuid.uuid4()),
+                    "event": event,
+                    "action": full.get("action"),
+                    "queue": repo_full_name or "",
+                    "repository_id": None if repo is None else repo["id"],
+                    "installation_id": self._sim.identity.installation_id,
+                    "body": body,
+                    "redelivery": False,
+                    "status": "pending",
+                    "status_code": 0,
+                    "delivered_at": _now(),
+                    "duration": 0.0,
+                    "attempts": [],
+                    "response": None,
+                },
+            )
+            self._schedule(delivery)
+        for callback in list(self._subscribers):
+            try:
+                callback(event, full)
+            except Exception:
+                log.exception("webhook subscriber failed for %s", event)
+        return delivery
+
+    def redeliver(self, delivery: Doc) -> Doc:
+        """A new delivery of the same event with the same GUID, flagged ``redelivery``."""
+        copy = {k: v for k, v in delivery.items() if k != "id"}
+        copy.update(
+            redelivery=True,
+            status="pending",
+            status_code=0,
+            attempts=[],
+            response=None,
+            duration=0.0,
+            delivered_at=_now(),
+        )
+        with self._order_lock:
+            new = self._sim.store.insert("delivery", copy)
+            self._schedule(new)
+        return new
+
+    def headers(self, delivery: Doc) -> dict[str, str]:
+        sha1, sha256 = sign(self._sim.identity.webhook_secret, delivery["body"].encode())
+        return {
+            "Accept": "*/*",
+            "Content-Type": "application/json",
+            "User-Agent": "GitHub-Hookshot/ghsim",
+            "X-GitHub-Delivery": delivery["guid"],
+            "X-GitHub-Event": delivery["event"],
+            "X-GitHub-Hook-ID": str(HOOK_ID),
+            "X-GitHub-Hook-Installation-Target-ID": str(self._sim.identity.app_id),
+            "X-GitHub-Hook-Installation-Target-Type": "integration",
+            "X-Hub-Signature": sha1,
+            "X-Hub-Signature-256": sha256,
+        }
+
+    # delivering ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start delivering, resuming deliveries a previous run left pending."""
+        self._loop = asyncio.get_running_loop()
+        self._client = httpx.AsyncClient(timeout=10.0)
+        with self._order_lock:
+            for delivery in self._sim.store.query("delivery", status="pending"):
+                self._schedule(delivery)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._queues.clear()
+        if self._client is not None:
+            await self._client.aclose()
+        self._loop = None
+
+    def _schedule(self, delivery: Doc) -> None:
+        loop = self._loop
+        if loop is None or not self._sim.config.webhook_url:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._enqueue(delivery["queue"], delivery["id"])
+        else:
+            loop.call_soon_threadsafe(self._enqueue, delivery["queue"], delivery["id"])
+
+    def _enqueue(self, key: str, delivery_id: int) -> None:
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = asyncio.Queue()
+            self._tasks.append(asyncio.create_task(self._worker(queue)))
+        queue.put_nowait(delivery_id)
+
+    async def _worker(self, queue: asyncio.Queue[int]) -> None:
+        while True:
+            delivery_id = await queue.get()
+            try:
+                await self._deliver(delivery_id)
+            except Exception:
+                log.exception("delivery %s crashed", delivery_id)
+
+    async def _deliver(self, delivery_id: int) -> None:
+        config = self._sim.config
+        delay = config.webhook_retry_base
+        for _ in range(config.webhook_max_attempts):
+            delivery = self._sim.store.get("delivery", delivery_id)
+            if delivery is None or delivery["status"] != "pending":
+                return
+            done = await self._attempt(delivery)
+            if done:
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, config.webhook_retry_max_delay)
+        self._sim.store.update("delivery", delivery_id, {"status": "failed"})
+
+    async def _attempt(self, delivery: Doc) -> bool:
+        """Post once and record it; True when no retry should follow."""
+        assert self._client is not None and self._sim.config.webhook_url
+        headers = self.headers(delivery)
+        started = time.monotonic()
+        attempt: Doc = {"at": _now(), "status_code": 0, "response_body": "", "headers": {}}
+        try:
+            response = await self._client.post(
+                self._sim.config.webhook_url, content=delivery["body"].encode(), headers=headers
+            )
+            attempt.update(
+                status_code=response.status_code,
+                response_body=response.text[:4096],
+                headers=dict(response.headers),
+            )
+        except httpx.HTTPError as exc:
+            attempt["error"] = f"{type(exc).__name__}: {exc}"
+        attempt["duration"] = round(time.monotonic() - started, 3)
+        code = attempt["status_code"]
+        retry = code == 0 or code >= 500
+        if 200 <= code < 300:
+            status = "OK"
+        elif code == 0:
+            status = "pending" if retry else "failed to connect to host"
+        else:
+            status = "pending" if retry else f"Invalid HTTP Response: {code}"
+        self._sim.store.update(
+            "delivery",
+            delivery["id"],
+            {
+                "status": status,
+                "status_code": code,
+                "duration": attempt["duration"],
+                "delivered_at": attempt["at"],
+                "request_headers": headers,
+                "response": {"headers": attempt["headers"], "payload": attempt["response_body"]},
+                "attempts": [*delivery["attempts"], attempt],
+            },
+        )
+        return not retry
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
