@@ -42,9 +42,7 @@ def validation_failed(
     return GitHubError(422, "Validation Failed", [error])
 
 
-def error_body(
-    status: int, message: str, errors: list[Any] | None = None
-) -> dict[str, Any]:
+def error_body(status: int, message: str, errors: list[Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"message": message, "documentation_url": DOCS, "status": str(status)}
     if errors is not None:
         body["errors"] = errors

@@ -25,14 +25,23 @@ class WebhookReceiver(Receiver):
         finally:
             self.stop()
 
-    def event(self, event: str, action: str | None = None, timeout: float = 30.0,
-              after: int = 0, where: Callable[[dict[str, Any]], bool] | None = None) -> Delivery:
+    def event(
+        self,
+        event: str,
+        action: str | None = None,
+        timeout: float = 30.0,
+        after: int = 0,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> Delivery:
         """The first delivery of this event (and action) since the `after` mark."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for delivery in list(self.deliveries)[after:]:
-                if delivery.event == event and action in (None, delivery.action) and (
-                        where is None or where(delivery.payload)):
+                if (
+                    delivery.event == event
+                    and action in (None, delivery.action)
+                    and (where is None or where(delivery.payload))
+                ):
                     return delivery
             time.sleep(0.05)
         seen = [(d.event, d.action) for d in self.deliveries[after:]]
@@ -74,12 +83,25 @@ def assert_signed(delivery: Delivery, secret: str) -> None:
 
 def run_git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """git as a person runs it, with no credential helper and no prompts."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
-           "HOME": str(cwd), "GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@example.com",
-           "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@example.com"}
-    result = subprocess.run(["git", "-c", "credential.helper=", "-c", "init.defaultBranch=main",
-                             *args], cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=60, check=False)
+    env = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(cwd),
+        "GIT_AUTHOR_NAME": "Alice",
+        "GIT_AUTHOR_EMAIL": "alice@example.com",
+        "GIT_COMMITTER_NAME": "Alice",
+        "GIT_COMMITTER_EMAIL": "alice@example.com",
+    }
+    result = subprocess.run(
+        ["git", "-c", "credential.helper=", "-c", "init.defaultBranch=main", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed:\n{result.stderr}")
     return result

@@ -85,8 +85,11 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver,
-        docker_client: docker.DockerClient) -> Iterator[Ghsim]:
+def sim(
+    tmp_path_factory: pytest.TempPathFactory,
+    receiver: WebhookReceiver,
+    docker_client: docker.DockerClient,
+) -> Iterator[Ghsim]:
     with running_ghsim(tmp_path_factory.mktemp("ghsim") / "data", receiver.url) as running:
         yield running
     leftovers = docker_client.containers.list(all=True, filters={"label": "ghsim.job"})
@@ -110,17 +113,21 @@ def _job_log(sim: Ghsim, repo: str, sha: str) -> str:
     return gh.rest.actions.download_job_logs_for_workflow_run("alice", repo, job.id).text
 
 
-def test_failing_then_fixed_workflow(sim: Ghsim, receiver: WebhookReceiver,
-                                     tmp_path: Path) -> None:
+def test_failing_then_fixed_workflow(sim: Ghsim, receiver: WebhookReceiver, tmp_path: Path) -> None:
     gh = sim.person("alice")
     gh.rest.repos.create_for_authenticated_user(name="calc")
     work = tmp_path / "calc"
     work.mkdir()
     run_git(work, "init", "-q")
-    red = _push(sim, work, {".github/workflows/ci.yml": WORKFLOW, "test_add.py": FAILING_TEST},
-                "Add a failing test")
-    failed = receiver.event("check_suite", "completed", timeout=60,
-                            where=lambda p: p["check_suite"]["head_sha"] == red)
+    red = _push(
+        sim,
+        work,
+        {".github/workflows/ci.yml": WORKFLOW, "test_add.py": FAILING_TEST},
+        "Add a failing test",
+    )
+    failed = receiver.event(
+        "check_suite", "completed", timeout=60, where=lambda p: p["check_suite"]["head_sha"] == red
+    )
     assert_signed(failed, sim.webhook_secret)
     assert failed.payload["check_suite"]["conclusion"] == "failure"
     assert failed.payload["check_suite"]["app"]["slug"] == "github-actions"
@@ -132,34 +139,54 @@ def test_failing_then_fixed_workflow(sim: Ghsim, receiver: WebhookReceiver,
     assert "FAIL: test_add (test_add.TestAdd" in log
     assert "AssertionError: 2 != 3" in log
     assert "##[error]Process completed with exit code 1." in log
-    receiver.event("workflow_job", "completed", where=lambda p: p["workflow_job"]["head_sha"]
-                   == red and p["workflow_job"]["conclusion"] == "failure")
-    receiver.event("workflow_run", "completed", where=lambda p: p["workflow_run"]["head_sha"]
-                   == red and p["workflow_run"]["conclusion"] == "failure")
+    receiver.event(
+        "workflow_job",
+        "completed",
+        where=lambda p: (
+            p["workflow_job"]["head_sha"] == red and p["workflow_job"]["conclusion"] == "failure"
+        ),
+    )
+    receiver.event(
+        "workflow_run",
+        "completed",
+        where=lambda p: (
+            p["workflow_run"]["head_sha"] == red and p["workflow_run"]["conclusion"] == "failure"
+        ),
+    )
 
     green = _push(sim, work, {"test_add.py": PASSING_TEST}, "Fix the test")
-    passed = receiver.event("check_suite", "completed", timeout=60,
-                            where=lambda p: p["check_suite"]["head_sha"] == green)
+    passed = receiver.event(
+        "check_suite",
+        "completed",
+        timeout=60,
+        where=lambda p: p["check_suite"]["head_sha"] == green,
+    )
     assert passed.payload["check_suite"]["conclusion"] == "success"
     assert "OK" in _job_log(sim, "calc", green)
     run = gh.rest.actions.list_workflow_runs_for_repo("alice", "calc", branch="main").parsed_data
     assert [(r.head_sha, r.conclusion, r.run_number) for r in run.workflow_runs] == [
-        (green, "success", 2), (red, "failure", 1)]
+        (green, "success", 2),
+        (red, "failure", 1),
+    ]
     steps = gh.rest.actions.list_jobs_for_workflow_run("alice", "calc", run.workflow_runs[0].id)
     assert [(s.name, s.conclusion) for s in steps.parsed_data.jobs[0].steps or []] == [
-        ("Run actions/checkout@v4", "success"), ("Run actions/setup-python@v5", "skipped"),
-        ("Run the tests", "success")]
+        ("Run actions/checkout@v4", "success"),
+        ("Run actions/setup-python@v5", "skipped"),
+        ("Run the tests", "success"),
+    ]
 
 
-def test_job_over_its_timeout_ends_timed_out(sim: Ghsim, receiver: WebhookReceiver,
-                                             tmp_path: Path) -> None:
+def test_job_over_its_timeout_ends_timed_out(
+    sim: Ghsim, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
     sim.person("alice").rest.repos.create_for_authenticated_user(name="slow")
     work = tmp_path / "slow"
     work.mkdir()
     run_git(work, "init", "-q")
     sha = _push(sim, work, {".github/workflows/slow.yaml": SLOW_WORKFLOW}, "A slow job")
-    suite = receiver.event("check_suite", "completed", timeout=60,
-                           where=lambda p: p["check_suite"]["head_sha"] == sha)
+    suite = receiver.event(
+        "check_suite", "completed", timeout=60, where=lambda p: p["check_suite"]["head_sha"] == sha
+    )
     assert suite.payload["check_suite"]["conclusion"] == "timed_out"
     log = _job_log(sim, "slow", sha)
     assert "started" in log

@@ -47,14 +47,17 @@ PROJECT = {
 @pytest.fixture
 def sim(tmp_path: Path) -> Iterator[tuple[Ghsim, WebhookReceiver]]:
     _docker_or_unavailable().close()
-    with WebhookReceiver().running() as hooks, running_ghsim(tmp_path / "data",
-                                                              hooks.url) as running:
+    with (
+        WebhookReceiver().running() as hooks,
+        running_ghsim(tmp_path / "data", hooks.url) as running,
+    ):
         yield running, hooks
 
 
 def _suite_conclusion(hooks: WebhookReceiver, sha: str) -> str:
-    done = hooks.event("check_suite", "completed", timeout=60,
-                       where=lambda p: p["check_suite"]["head_sha"] == sha)
+    done = hooks.event(
+        "check_suite", "completed", timeout=60, where=lambda p: p["check_suite"]["head_sha"] == sha
+    )
     return str(done.payload["check_suite"]["conclusion"])
 
 
@@ -82,10 +85,18 @@ def test_done_when(sim: tuple[Ghsim, WebhookReceiver], tmp_path: Path) -> None:
     issue = gh.rest.issues.create("ada", "greet", title="Greet in French").parsed_data
     gh.rest.issues.add_labels("ada", "greet", issue.number, labels=["pilot"])
 
-    expected = [("push", None), ("create", None), ("issues", "opened"), ("issues", "labeled"),
-                ("workflow_run", "requested"), ("check_run", "created"),
-                ("workflow_job", "queued"), ("check_run", "completed"),
-                ("workflow_run", "completed"), ("check_suite", "completed")]
+    expected = [
+        ("push", None),
+        ("create", None),
+        ("issues", "opened"),
+        ("issues", "labeled"),
+        ("workflow_run", "requested"),
+        ("check_run", "created"),
+        ("workflow_job", "queued"),
+        ("check_run", "completed"),
+        ("workflow_run", "completed"),
+        ("check_suite", "completed"),
+    ]
     for event, action in expected:
         delivery = hooks.event(event, action, timeout=60)
         assert_signed(delivery, ghsim.webhook_secret)

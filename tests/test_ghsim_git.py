@@ -44,7 +44,8 @@ def pushed_repo(sim: Ghsim, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_push_with_rights_emits_signed_push_and_create(
-        sim: Ghsim, receiver: WebhookReceiver, pushed_repo: str) -> None:
+    sim: Ghsim, receiver: WebhookReceiver, pushed_repo: str
+) -> None:
     push = receiver.event("push", where=lambda p: p["repository"]["full_name"] == pushed_repo)
     create = receiver.event("create", where=lambda p: p["repository"]["full_name"] == pushed_repo)
     for delivery in (push, create):
@@ -66,7 +67,8 @@ def test_anonymous_clone_of_public_repo(sim: Ghsim, pushed_repo: str, tmp_path: 
 
 
 def test_push_without_rights_is_refused_with_403(
-        sim: Ghsim, pushed_repo: str, tmp_path: Path) -> None:
+    sim: Ghsim, pushed_repo: str, tmp_path: Path
+) -> None:
     run_git(tmp_path, "clone", "-q", sim.git_url(pushed_repo), "clone")
     work = tmp_path / "clone"
     write_files(work, {"bob.txt": "bob was here\n"})
@@ -83,8 +85,7 @@ def test_push_without_rights_is_refused_with_403(
 
 
 def test_collaborator_with_write_may_push(sim: Ghsim, pushed_repo: str, tmp_path: Path) -> None:
-    sim.person("alice").rest.repos.add_collaborator("alice", "hello", "carol",
-                                                    permission="push")
+    sim.person("alice").rest.repos.add_collaborator("alice", "hello", "carol", permission="push")
     run_git(tmp_path, "clone", "-q", sim.git_url(pushed_repo), "clone")
     work = tmp_path / "clone"
     run_git(work, "checkout", "-qb", "carol-branch")
@@ -94,8 +95,9 @@ def test_collaborator_with_write_may_push(sim: Ghsim, pushed_repo: str, tmp_path
     run_git(work, "push", sim.git_url(pushed_repo, "ghp_sim_carol"), "carol-branch")
 
 
-def test_push_with_installation_token(sim: Ghsim, receiver: WebhookReceiver, pushed_repo: str,
-                                      tmp_path: Path) -> None:
+def test_push_with_installation_token(
+    sim: Ghsim, receiver: WebhookReceiver, pushed_repo: str, tmp_path: Path
+) -> None:
     app = sim.app_client()
     installation = app.rest.apps.get_repo_installation("alice", "hello").parsed_data
     token = app.rest.apps.create_installation_access_token(installation.id).parsed_data.token
@@ -106,16 +108,21 @@ def test_push_with_installation_token(sim: Ghsim, receiver: WebhookReceiver, pus
     run_git(work, "add", ".")
     run_git(work, "commit", "-qm", "Bot change")
     mark = len(receiver.deliveries)
-    run_git(work, "push", sim.git_url(pushed_repo, token, "x-access-token"),
-            "pilot/issue-1-demo")
-    push = receiver.event("push", after=mark,
-                          where=lambda p: p["ref"] == "refs/heads/pilot/issue-1-demo")
+    run_git(work, "push", sim.git_url(pushed_repo, token, "x-access-token"), "pilot/issue-1-demo")
+    push = receiver.event(
+        "push", after=mark, where=lambda p: p["ref"] == "refs/heads/pilot/issue-1-demo"
+    )
     assert push.payload["sender"]["login"] == sim.app["bot_login"]
     assert push.payload["sender"]["type"] == "Bot"
     branch = sim.person("alice").rest.repos.get_branch("alice", "hello", "pilot/issue-1-demo")
     assert branch.parsed_data.commit.sha == push.payload["after"]
-    deleted = run_git(work, "push", sim.git_url(pushed_repo, token, "x-access-token"),
-                      "--delete", "pilot/issue-1-demo")
+    deleted = run_git(
+        work,
+        "push",
+        sim.git_url(pushed_repo, token, "x-access-token"),
+        "--delete",
+        "pilot/issue-1-demo",
+    )
     assert deleted.returncode == 0
     gone = receiver.event("delete", after=mark)
     assert gone.payload["ref"] == "pilot/issue-1-demo"

@@ -37,9 +37,13 @@ def checks_for(sim: Sim, repo: Doc, sha: str) -> list[dict[str, Any]]:
     for suite in sim.store.query("check_suite", repo_id=repo["id"], head_sha=sha):
         for run in latest_check_runs(sim.store, suite["id"]):
             job_id = run.get("job_id")
-            out.append({
-                "name": run["name"], "status": run["status"], "conclusion": run["conclusion"],
-                "html_url": run["details_url"],
-                "log_url": None if job_id is None else f"{api}/actions/jobs/{job_id}/logs",
-            })
+            out.append(
+                {
+                    "name": run["name"],
+                    "status": run["status"],
+                    "conclusion": run["conclusion"],
+                    "html_url": run["details_url"],
+                    "log_url": None if job_id is None else f"{api}/actions/jobs/{job_id}/logs",
+                }
+            )
     return out

@@ -76,22 +76,30 @@ class JobExecutor:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 and not timed_out:
                     timed_out = True
-                    log.line(f"##[error]The job has exceeded the maximum execution time of "
-                             f"{job.timeout_minutes:g} minutes.")
+                    log.line(
+                        f"##[error]The job has exceeded the maximum execution time of "
+                        f"{job.timeout_minutes:g} minutes."
+                    )
                 try:
                     runs = not timed_out and should_run(step.condition, failed, cancelled)
                 except UnsupportedCondition:
-                    log.line(f"Skipping '{step.name}': ghsim does not evaluate "
-                             f"if: {step.condition}")
+                    log.line(
+                        f"Skipping '{step.name}': ghsim does not evaluate if: {step.condition}"
+                    )
                     runs = False
                 if not runs:
                     update(replace(states[step.number], status="completed", conclusion="skipped"))
                     continue
                 update(replace(states[step.number], status="in_progress", started_at=_now()))
-                conclusion = self._step(container, job, step, env, remaining, log, cancel,
-                                        checkout)
-                update(replace(states[step.number], status="completed", conclusion=conclusion,
-                               completed_at=_now()))
+                conclusion = self._step(container, job, step, env, remaining, log, cancel, checkout)
+                update(
+                    replace(
+                        states[step.number],
+                        status="completed",
+                        conclusion=conclusion,
+                        completed_at=_now(),
+                    )
+                )
                 if conclusion == "timed_out":
                     timed_out = True
                 elif conclusion == "cancelled":
@@ -107,9 +115,17 @@ class JobExecutor:
             return JobOutcome("timed_out", tuple(states.values()))
         return JobOutcome("failure" if failed else "success", tuple(states.values()))
 
-    def _step(self, container: JobContainer, job: Job, step: Step, env: dict[str, str],
-              remaining: float, log: JobLog, cancel: threading.Event,
-              checkout: Callable[[], bytes]) -> str:
+    def _step(
+        self,
+        container: JobContainer,
+        job: Job,
+        step: Step,
+        env: dict[str, str],
+        remaining: float,
+        log: JobLog,
+        cancel: threading.Event,
+        checkout: Callable[[], bytes],
+    ) -> str:
         if step.is_checkout:
             log.line(f"##[group]Run {step.uses}")
             log.line("##[endgroup]")
@@ -126,27 +142,31 @@ class JobExecutor:
         limit = remaining
         if step.timeout_minutes is not None:
             limit = min(remaining, step.timeout_minutes * 60)
-        outcome = container.run_bash(step.run, {**env, **step.env}, _workdir(job, step), limit,
-                                     log.output, cancel)
+        outcome = container.run_bash(
+            step.run, {**env, **step.env}, _workdir(job, step), limit, log.output, cancel
+        )
         log.flush()
         if outcome.cancelled:
             log.line("##[error]The operation was canceled.")
             return "cancelled"
         if outcome.timed_out:
             if step.timeout_minutes is not None and limit < remaining:
-                log.line(f"##[error]The action '{step.name}' has timed out after "
-                         f"{step.timeout_minutes:g} minutes.")
+                log.line(
+                    f"##[error]The action '{step.name}' has timed out after "
+                    f"{step.timeout_minutes:g} minutes."
+                )
             else:
-                log.line(f"##[error]The job has exceeded the maximum execution time of "
-                         f"{job.timeout_minutes:g} minutes.")
+                log.line(
+                    f"##[error]The job has exceeded the maximum execution time of "
+                    f"{job.timeout_minutes:g} minutes."
+                )
             return "timed_out"
         if outcome.exit_code != 0:
             log.line(f"##[error]Process completed with exit code {outcome.exit_code}.")
             return "failure"
         return "success"
 
-    def _checkout(self, container: JobContainer, log: JobLog,
-                  checkout: Callable[[], bytes]) -> str:
+    def _checkout(self, container: JobContainer, log: JobLog, checkout: Callable[[], bytes]) -> str:
         try:
             container.put_checkout(checkout())
         except (RuntimeError, OSError) as exc:  # SandboxError, or git archive failing

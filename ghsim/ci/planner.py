@@ -48,14 +48,24 @@ def trigger_from_event(sim: Sim, event: str, payload: dict[str, Any]) -> Trigger
         return Trigger(repo_id, "push", payload["after"], branch, branch, before, sender_id)
     if event == "pull_request" and payload.get("action") in PR_ACTIONS:
         pull = payload["pull_request"]
-        return Trigger(repo_id, "pull_request", pull["head"]["sha"], pull["head"]["ref"],
-                       pull["base"]["ref"], payload.get("before"), sender_id, pull["title"])
+        return Trigger(
+            repo_id,
+            "pull_request",
+            pull["head"]["sha"],
+            pull["head"]["ref"],
+            pull["base"]["ref"],
+            payload.get("before"),
+            sender_id,
+            pull["title"],
+        )
     return None
 
 
 def simple_commit(commit: Commit) -> dict[str, Any]:
     return {
-        "id": commit.sha, "tree_id": commit.tree, "message": commit.message,
+        "id": commit.sha,
+        "tree_id": commit.tree,
+        "message": commit.message,
         "timestamp": commit.committer_date,
         "author": {"name": commit.author_name, "email": commit.author_email},
         "committer": {"name": commit.committer_name, "email": commit.committer_email},
@@ -79,51 +89,90 @@ def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
     """Create everything a trigger starts and announce it; returns the job ids to run."""
     repo = sim.repo(trigger.repo_id)
     git_dir = sim.git_dir(repo)
-    workflows = [w for w in workflows_at(git_dir, trigger.sha)
-                 if w.runs_on_event(trigger.event, trigger.filter_branch)]
+    workflows = [
+        w
+        for w in workflows_at(git_dir, trigger.sha)
+        if w.runs_on_event(trigger.event, trigger.filter_branch)
+    ]
     if not workflows:
         return []
     commit = read_commit(git_dir, trigger.sha)
     head_commit = simple_commit(commit)
-    suite = suite_for(sim.store, repo["id"], ACTIONS_APP, trigger.sha,
-                      head_branch=trigger.head_branch, before=trigger.before,
-                      head_commit=head_commit)
+    suite = suite_for(
+        sim.store,
+        repo["id"],
+        ACTIONS_APP,
+        trigger.sha,
+        head_branch=trigger.head_branch,
+        before=trigger.before,
+        head_commit=head_commit,
+    )
     job_ids: list[int] = []
     for workflow in workflows:
         record = workflow_for(sim.store, repo["id"], workflow.path, workflow.name)
         now = now_iso()
-        run = sim.store.insert("workflow_run", {
-            "repo_id": repo["id"], "workflow_id": record["id"], "suite_id": suite["id"],
-            "name": workflow.name, "path": workflow.path, "event": trigger.event,
-            "head_branch": trigger.head_branch, "head_sha": trigger.sha,
-            "run_number": next_run_number(sim.store, record["id"]), "run_attempt": 1,
-            "status": "queued", "conclusion": None,
-            "display_title": trigger.title or commit.message.splitlines()[0],
-            "actor_id": trigger.actor_id, "triggering_actor_id": trigger.actor_id,
-            "created_at": now, "updated_at": now, "run_started_at": now,
-            "head_commit": head_commit,
-        })
+        run = sim.store.insert(
+            "workflow_run",
+            {
+                "repo_id": repo["id"],
+                "workflow_id": record["id"],
+                "suite_id": suite["id"],
+                "name": workflow.name,
+                "path": workflow.path,
+                "event": trigger.event,
+                "head_branch": trigger.head_branch,
+                "head_sha": trigger.sha,
+                "run_number": next_run_number(sim.store, record["id"]),
+                "run_attempt": 1,
+                "status": "queued",
+                "conclusion": None,
+                "display_title": trigger.title or commit.message.splitlines()[0],
+                "actor_id": trigger.actor_id,
+                "triggering_actor_id": trigger.actor_id,
+                "created_at": now,
+                "updated_at": now,
+                "run_started_at": now,
+                "head_commit": head_commit,
+            },
+        )
         events.workflow_run("requested", run)
-        job_ids += [queue_job(sim, events, run, suite, job)["id"]
-                    for job in workflow.jobs]
+        job_ids += [queue_job(sim, events, run, suite, job)["id"] for job in workflow.jobs]
     return job_ids
 
 
 def queue_job(sim: Sim, events: CIEvents, run: Doc, suite: Doc, job: Job) -> Doc:
     """A queued job of a run attempt, with its check run, both announced."""
     check_run = create_check_run(sim.store, suite, job.name)
-    record = sim.store.insert("workflow_job", {
-        "repo_id": run["repo_id"], "run_id": run["id"], "run_attempt": run["run_attempt"],
-        "check_run_id": check_run["id"], "job_key": job.key, "name": job.name,
-        "status": "queued", "conclusion": None, "created_at": now_iso(), "started_at": None,
-        "completed_at": None, "steps": [], "head_sha": run["head_sha"],
-        "head_branch": run["head_branch"], "workflow_name": run["name"],
-        "labels": list(job.runs_on),
-    })
+    record = sim.store.insert(
+        "workflow_job",
+        {
+            "repo_id": run["repo_id"],
+            "run_id": run["id"],
+            "run_attempt": run["run_attempt"],
+            "check_run_id": check_run["id"],
+            "job_key": job.key,
+            "name": job.name,
+            "status": "queued",
+            "conclusion": None,
+            "created_at": now_iso(),
+            "started_at": None,
+            "completed_at": None,
+            "steps": [],
+            "head_sha": run["head_sha"],
+            "head_branch": run["head_branch"],
+            "workflow_name": run["name"],
+            "labels": list(job.runs_on),
+        },
+    )
     api = f"{sim.config.base_url}/{sim.repo(run['repo_id'])['full_name']}"
-    check_run = sim.store.update("check_run", check_run["id"], {
-        "details_url": f"{api}/actions/runs/{run['id']}/job/{record['id']}",
-        "job_id": record["id"]})
+    check_run = sim.store.update(
+        "check_run",
+        check_run["id"],
+        {
+            "details_url": f"{api}/actions/runs/{run['id']}/job/{record['id']}",
+            "job_id": record["id"],
+        },
+    )
     events.check_run("created", check_run)
     events.workflow_job("queued", record)
     return record

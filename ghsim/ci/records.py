@@ -9,8 +9,16 @@ from ghsim.store import Doc, Store
 
 ACTIONS_APP = "github-actions"
 # GitHub's order: a suite takes the first of these that any of its check runs has.
-_SUITE_CONCLUSIONS = ("action_required", "cancelled", "timed_out", "failure", "neutral",
-                      "success", "skipped", "stale")
+_SUITE_CONCLUSIONS = (
+    "action_required",
+    "cancelled",
+    "timed_out",
+    "failure",
+    "neutral",
+    "success",
+    "skipped",
+    "stale",
+)
 
 
 def suite_for(store: Store, repo_id: int, app: str, head_sha: str, **fields: Any) -> Doc:
@@ -20,20 +28,40 @@ def suite_for(store: Store, repo_id: int, app: str, head_sha: str, **fields: Any
         if suite is not None:
             return suite
         now = now_iso()
-        return store.insert("check_suite", {
-            "repo_id": repo_id, "app": app, "head_sha": head_sha, "head_branch": None,
-            "before": None, "after": head_sha, "status": "queued", "conclusion": None,
-            "created_at": now, "updated_at": now, **fields,
-        })
+        return store.insert(
+            "check_suite",
+            {
+                "repo_id": repo_id,
+                "app": app,
+                "head_sha": head_sha,
+                "head_branch": None,
+                "before": None,
+                "after": head_sha,
+                "status": "queued",
+                "conclusion": None,
+                "created_at": now,
+                "updated_at": now,
+                **fields,
+            },
+        )
 
 
 def create_check_run(store: Store, suite: Doc, name: str, **fields: Any) -> Doc:
     now = now_iso()
     doc: Doc = {
-        "repo_id": suite["repo_id"], "suite_id": suite["id"], "app": suite["app"],
-        "head_sha": suite["head_sha"], "name": name, "status": "queued", "conclusion": None,
-        "started_at": now, "completed_at": None, "external_id": "", "details_url": None,
-        "output": {"title": None, "summary": None, "text": None}, "created_at": now,
+        "repo_id": suite["repo_id"],
+        "suite_id": suite["id"],
+        "app": suite["app"],
+        "head_sha": suite["head_sha"],
+        "name": name,
+        "status": "queued",
+        "conclusion": None,
+        "started_at": now,
+        "completed_at": None,
+        "external_id": "",
+        "details_url": None,
+        "output": {"title": None, "summary": None, "text": None},
+        "created_at": now,
     }
     doc.update(fields)
     run = store.insert("check_run", doc)
@@ -43,8 +71,9 @@ def create_check_run(store: Store, suite: Doc, name: str, **fields: Any) -> Doc:
 
 def reopen_suite(store: Store, suite_id: int) -> None:
     """A new or re-run check run puts a completed suite back in progress."""
-    store.update("check_suite", suite_id, {"status": "queued", "conclusion": None,
-                                           "updated_at": now_iso()})
+    store.update(
+        "check_suite", suite_id, {"status": "queued", "conclusion": None, "updated_at": now_iso()}
+    )
 
 
 def latest_check_runs(store: Store, suite_id: int) -> list[Doc]:
@@ -69,8 +98,11 @@ def refresh_suite(store: Store, suite_id: int) -> tuple[Doc, bool]:
             conclusion = next((c for c in _SUITE_CONCLUSIONS if c in found), "success")
         just_completed = status == "completed" and suite["status"] != "completed"
         if (status, conclusion) != (suite["status"], suite["conclusion"]):
-            suite = store.update("check_suite", suite_id, {
-                "status": status, "conclusion": conclusion, "updated_at": now_iso()})
+            suite = store.update(
+                "check_suite",
+                suite_id,
+                {"status": status, "conclusion": conclusion, "updated_at": now_iso()},
+            )
         return suite, just_completed
 
 
@@ -79,9 +111,17 @@ def workflow_for(store: Store, repo_id: int, path: str, name: str) -> Doc:
         workflow = store.first("workflow", repo_id=repo_id, path=path)
         if workflow is None:
             now = now_iso()
-            workflow = store.insert("workflow", {"repo_id": repo_id, "path": path, "name": name,
-                                                 "state": "active", "created_at": now,
-                                                 "updated_at": now})
+            workflow = store.insert(
+                "workflow",
+                {
+                    "repo_id": repo_id,
+                    "path": path,
+                    "name": name,
+                    "state": "active",
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
         elif workflow["name"] != name:
             workflow = store.update("workflow", workflow["id"], {"name": name})
         return workflow
@@ -104,4 +144,3 @@ def run_conclusion(jobs: list[Doc]) -> str | None:
         return None
     found = {j["conclusion"] for j in jobs}
     return next((c for c in _SUITE_CONCLUSIONS if c in found), "success")
-

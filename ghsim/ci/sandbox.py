@@ -53,8 +53,10 @@ class ExecOutcome:
 def owned_by_sandbox_user(archive: bytes) -> bytes:
     """Rewrite a `git archive` tar so the unprivileged job user owns every file."""
     out = io.BytesIO()
-    with (tarfile.open(fileobj=io.BytesIO(archive)) as src,
-          tarfile.open(fileobj=out, mode="w") as dst):
+    with (
+        tarfile.open(fileobj=io.BytesIO(archive)) as src,
+        tarfile.open(fileobj=out, mode="w") as dst,
+    ):
         for member in src:
             member.uid = member.gid = UID
             member.uname = member.gname = "pilot"
@@ -112,10 +114,21 @@ class JobContainer:
     ) -> ExecOutcome:
         """Run a script with GitHub's default shell flags, stopping it after `limit_s`."""
         api = self._client.api
-        cmd = ["timeout", "--kill-after=5s", f"{max(limit_s, 0.1):.1f}s",
-               "bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]
-        exec_id = api.exec_create(self._container.id, cmd, environment=env, workdir=workdir,
-                                  user=f"{UID}:{UID}")["Id"]
+        cmd = [
+            "timeout",
+            "--kill-after=5s",
+            f"{max(limit_s, 0.1):.1f}s",
+            "bash",
+            "--noprofile",
+            "--norc",
+            "-eo",
+            "pipefail",
+            "-c",
+            script,
+        ]
+        exec_id = api.exec_create(
+            self._container.id, cmd, environment=env, workdir=workdir, user=f"{UID}:{UID}"
+        )["Id"]
         started = time.monotonic()
         done = threading.Event()
         killed = {"cancel": False, "hard": False}
@@ -134,8 +147,13 @@ class JobContainer:
         timed_out = killed["hard"] or (exit_code in _TIMEOUT_CODES and elapsed >= limit_s - 0.5)
         return ExecOutcome(exit_code, timed_out, killed["cancel"])
 
-    def _watch(self, done: threading.Event, cancel: threading.Event, hard_deadline: float,
-               killed: dict[str, bool]) -> None:
+    def _watch(
+        self,
+        done: threading.Event,
+        cancel: threading.Event,
+        hard_deadline: float,
+        killed: dict[str, bool],
+    ) -> None:
         while not done.wait(0.25):
             if cancel.is_set() or time.monotonic() > hard_deadline:
                 killed["cancel" if cancel.is_set() else "hard"] = True
@@ -162,8 +180,7 @@ def remove_containers(client: docker.DockerClient, labels: dict[str, str]) -> in
     """Force-remove every container carrying all these labels; returns how many went."""
     import docker.errors
 
-    filters: dict[str, str | list[str] | bool] = {
-        "label": [f"{k}={v}" for k, v in labels.items()]}
+    filters: dict[str, str | list[str] | bool] = {"label": [f"{k}={v}" for k, v in labels.items()]}
     removed = 0
     for container in client.containers.list(all=True, filters=filters):
         try:

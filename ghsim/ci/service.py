@@ -45,8 +45,9 @@ class CIService:
         self.sandbox = sandbox_config(sim)
         self.executor = JobExecutor(self.sandbox)
         self._planner = ThreadPoolExecutor(1, thread_name_prefix="ghsim-ci-plan")
-        self._jobs = ThreadPoolExecutor(max(1, sim.config.ci_max_jobs),
-                                        thread_name_prefix="ghsim-ci-job")
+        self._jobs = ThreadPoolExecutor(
+            max(1, sim.config.ci_max_jobs), thread_name_prefix="ghsim-ci-job"
+        )
         self._cancel = threading.Event()
         self._finish_lock = threading.Lock()
 
@@ -68,7 +69,8 @@ class CIService:
         for job in self.sim.store.query("workflow_job"):
             if job["status"] in UNFINISHED:
                 JobLog(log_path(self.sim.config.data_dir, job["id"])).line(
-                    "##[error]ghsim stopped while this job was pending; it was cancelled.")
+                    "##[error]ghsim stopped while this job was pending; it was cancelled."
+                )
                 self._finish(job, "cancelled", job["steps"])
 
     # triggers ----------------------------------------------------------------------------
@@ -87,15 +89,26 @@ class CIService:
 
     def rerun_failed(self, run: Doc, actor: Doc) -> None:
         """A new attempt of a run with its failed, cancelled and timed-out jobs queued again."""
-        failed = [j for j in latest_jobs(self.sim.store, run["id"])
-                  if j["conclusion"] not in ("success", "skipped", "neutral")]
+        failed = [
+            j
+            for j in latest_jobs(self.sim.store, run["id"])
+            if j["conclusion"] not in ("success", "skipped", "neutral")
+        ]
         suite = self.sim.store.get("check_suite", run["suite_id"])
         assert suite is not None
         definitions = {j.key: j for j in self._definitions(run)}
-        run = self.sim.store.update("workflow_run", run["id"], {
-            "run_attempt": run["run_attempt"] + 1, "status": "queued", "conclusion": None,
-            "updated_at": now_iso(), "run_started_at": now_iso(),
-            "triggering_actor_id": actor["id"]})
+        run = self.sim.store.update(
+            "workflow_run",
+            run["id"],
+            {
+                "run_attempt": run["run_attempt"] + 1,
+                "status": "queued",
+                "conclusion": None,
+                "updated_at": now_iso(),
+                "run_started_at": now_iso(),
+                "triggering_actor_id": actor["id"],
+            },
+        )
         self.events.workflow_run("requested", run)
         for old in failed:
             self.sim.store.update("check_run", old["check_run_id"], {"superseded": True})
@@ -138,15 +151,25 @@ class CIService:
             self._finish(job, "failure", [])
             return
         steps = {s.number: StepState(s.number, s.name) for s in definition.steps}
-        job = store.update("workflow_job", job["id"], {
-            "status": "in_progress", "started_at": now_iso(),
-            "steps": [_step(s) for s in steps.values()]})
-        check_run = store.update("check_run", job["check_run_id"],
-                                 {"status": "in_progress", "started_at": job["started_at"]})
+        job = store.update(
+            "workflow_job",
+            job["id"],
+            {
+                "status": "in_progress",
+                "started_at": now_iso(),
+                "steps": [_step(s) for s in steps.values()],
+            },
+        )
+        check_run = store.update(
+            "check_run",
+            job["check_run_id"],
+            {"status": "in_progress", "started_at": job["started_at"]},
+        )
         with self._finish_lock:
             if run["status"] == "queued":
-                run = store.update("workflow_run", run["id"], {"status": "in_progress",
-                                                               "updated_at": now_iso()})
+                run = store.update(
+                    "workflow_run", run["id"], {"status": "in_progress", "updated_at": now_iso()}
+                )
                 self.events.workflow_run("in_progress", run)
             refresh_suite(store, check_run["suite_id"])
         self.events.workflow_job("in_progress", job)
@@ -157,26 +180,48 @@ class CIService:
 
         repo = self.sim.repo(run["repo_id"])
         outcome = self.executor.run(
-            job["id"], definition, self._env(repo, run, job, definition),
-            lambda: archive(self.sim.git_dir(repo), run["head_sha"]), job_log, self._cancel,
-            on_step)
+            job["id"],
+            definition,
+            self._env(repo, run, job, definition),
+            lambda: archive(self.sim.git_dir(repo), run["head_sha"]),
+            job_log,
+            self._cancel,
+            on_step,
+        )
         self._finish(job, outcome.conclusion, [_step(s) for s in outcome.steps])
 
     def _env(self, repo: Doc, run: Doc, job: Doc, definition: Job) -> dict[str, str]:
-        workflow_env = next((w.env for w in workflows_at(self.sim.git_dir(repo), run["head_sha"])
-                             if w.path == run["path"]), {})
+        workflow_env = next(
+            (
+                w.env
+                for w in workflows_at(self.sim.git_dir(repo), run["head_sha"])
+                if w.path == run["path"]
+            ),
+            {},
+        )
         branch = run["head_branch"] or ""
         return {
-            "CI": "true", "GITHUB_ACTIONS": "true", "HOME": "/home/pilot",
-            "GITHUB_WORKSPACE": "/workspace", "RUNNER_OS": "Linux", "RUNNER_TEMP": "/tmp",
-            "GITHUB_SHA": run["head_sha"], "GITHUB_REF": f"refs/heads/{branch}",
-            "GITHUB_REF_NAME": branch, "GITHUB_REPOSITORY": repo["full_name"],
-            "GITHUB_REPOSITORY_OWNER": repo["owner"], "GITHUB_EVENT_NAME": run["event"],
-            "GITHUB_RUN_ID": str(run["id"]), "GITHUB_RUN_NUMBER": str(run["run_number"]),
-            "GITHUB_RUN_ATTEMPT": str(job["run_attempt"]), "GITHUB_JOB": definition.key,
-            "GITHUB_WORKFLOW": run["name"], "GITHUB_SERVER_URL": self.sim.config.base_url,
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "HOME": "/home/pilot",
+            "GITHUB_WORKSPACE": "/workspace",
+            "RUNNER_OS": "Linux",
+            "RUNNER_TEMP": "/tmp",
+            "GITHUB_SHA": run["head_sha"],
+            "GITHUB_REF": f"refs/heads/{branch}",
+            "GITHUB_REF_NAME": branch,
+            "GITHUB_REPOSITORY": repo["full_name"],
+            "GITHUB_REPOSITORY_OWNER": repo["owner"],
+            "GITHUB_EVENT_NAME": run["event"],
+            "GITHUB_RUN_ID": str(run["id"]),
+            "GITHUB_RUN_NUMBER": str(run["run_number"]),
+            "GITHUB_RUN_ATTEMPT": str(job["run_attempt"]),
+            "GITHUB_JOB": definition.key,
+            "GITHUB_WORKFLOW": run["name"],
+            "GITHUB_SERVER_URL": self.sim.config.base_url,
             "GITHUB_API_URL": self.sim.config.api_url,
-            **workflow_env, **definition.env,
+            **workflow_env,
+            **definition.env,
         }
 
     def _finish(self, job: Doc, conclusion: str, steps: list[dict[str, Any]]) -> None:
@@ -184,22 +229,42 @@ class CIService:
         store = self.sim.store
         now = now_iso()
         with self._finish_lock:
-            job = store.update("workflow_job", job["id"], {
-                "status": "completed", "conclusion": conclusion, "completed_at": now,
-                "started_at": job["started_at"] or now, "steps": steps})
-            check_run = store.update("check_run", job["check_run_id"], {
-                "status": "completed", "conclusion": conclusion, "completed_at": now,
-                "output": {"title": f"{job['name']}: {conclusion}",
-                           "summary": f"Job '{job['name']}' finished with {conclusion}.",
-                           "text": None}})
+            job = store.update(
+                "workflow_job",
+                job["id"],
+                {
+                    "status": "completed",
+                    "conclusion": conclusion,
+                    "completed_at": now,
+                    "started_at": job["started_at"] or now,
+                    "steps": steps,
+                },
+            )
+            check_run = store.update(
+                "check_run",
+                job["check_run_id"],
+                {
+                    "status": "completed",
+                    "conclusion": conclusion,
+                    "completed_at": now,
+                    "output": {
+                        "title": f"{job['name']}: {conclusion}",
+                        "summary": f"Job '{job['name']}' finished with {conclusion}.",
+                        "text": None,
+                    },
+                },
+            )
             self.events.workflow_job("completed", job)
             self.events.check_run("completed", check_run)
             run = store.get("workflow_run", job["run_id"])
             assert run is not None
             finished = run_conclusion(latest_jobs(store, run["id"]))
             if finished is not None and run["status"] != "completed":
-                run = store.update("workflow_run", run["id"], {
-                    "status": "completed", "conclusion": finished, "updated_at": now})
+                run = store.update(
+                    "workflow_run",
+                    run["id"],
+                    {"status": "completed", "conclusion": finished, "updated_at": now},
+                )
                 self.events.workflow_run("completed", run)
             suite, just_completed = refresh_suite(store, check_run["suite_id"])
             if just_completed:

@@ -93,8 +93,10 @@ def _env(value: Any, what: str) -> dict[str, str]:
         return {}
     if not isinstance(value, dict):
         raise WorkflowError(f"{what} must be a mapping")
-    return {str(k): "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
-            for k, v in value.items()}
+    return {
+        str(k): "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in value.items()
+    }
 
 
 def _minutes(value: Any, what: str, default: float | None) -> float | None:
@@ -156,8 +158,9 @@ def _job(key: str, raw: Any) -> Job:
         raise WorkflowError(f"jobs.{key}.steps must be a non-empty list")
     defaults = raw.get("defaults") or {}
     run_defaults = defaults.get("run") or {} if isinstance(defaults, dict) else {}
-    timeout = _minutes(raw.get("timeout-minutes"), f"jobs.{key}.timeout-minutes",
-                       DEFAULT_TIMEOUT_MINUTES)
+    timeout = _minutes(
+        raw.get("timeout-minutes"), f"jobs.{key}.timeout-minutes", DEFAULT_TIMEOUT_MINUTES
+    )
     return Job(
         key=key,
         name=str(raw.get("name") or key),
