@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import socket
 import statistics
 import subprocess
@@ -19,6 +20,9 @@ import time
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.load import Connection
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = {"Authorization": "token ghp_sim_bench", "Accept": "application/vnd.github+json"}
@@ -73,33 +77,37 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def load(api: str, total: int, concurrency: int) -> tuple[float, int]:
-    """Run `total` requests with `concurrency` workers; returns (seconds, failures)."""
+    """Run `total` requests on `concurrency` keep-alive connections; (seconds, failures)."""
     async with httpx.AsyncClient(base_url=api, headers=TOKEN, timeout=30) as client:
         (await client.post("/user/repos", json={"name": "bench"})).raise_for_status()
         issue = await client.post("/repos/bench/bench/issues", json={"title": "Bench"})
         issue.raise_for_status()
         number = issue.json()["number"]
-        mix = [
-            ("GET", "/repos/bench/bench", None),
-            ("GET", f"/repos/bench/bench/issues/{number}", None),
-            ("GET", f"/repos/bench/bench/issues/{number}/comments", None),
-            ("POST", f"/repos/bench/bench/issues/{number}/comments", {"body": "bench"}),
-        ]
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(total):
-            queue.put_nowait(i)
-        failures = 0
+    comment = json.dumps({"body": "bench"}).encode()
+    mix = [
+        ("GET", "/repos/bench/bench", b""),
+        ("GET", f"/repos/bench/bench/issues/{number}", b""),
+        ("GET", f"/repos/bench/bench/issues/{number}/comments", b""),
+        ("POST", f"/repos/bench/bench/issues/{number}/comments", comment),
+    ]
+    headers = {**TOKEN, "Content-Type": "application/json"}
+    counter = iter(range(total))
+    failures = 0
+    conns = [await Connection.open(api) for _ in range(concurrency)]
 
-        async def worker() -> None:
-            nonlocal failures
-            while not queue.empty():
-                method, path, body = mix[queue.get_nowait() % len(mix)]
-                response = await client.request(method, path, json=body)
-                failures += response.status_code >= 400
+    async def worker(conn: Connection) -> None:
+        nonlocal failures
+        for i in counter:
+            method, path, body = mix[i % len(mix)]
+            status, _ = await conn.request(method, api + path, body, headers)
+            failures += status >= 400
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return time.perf_counter() - began, failures
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in conns))
+    elapsed = time.perf_counter() - began
+    for conn in conns:
+        conn.close()
+    return elapsed, failures
 
 
 def main() -> None:

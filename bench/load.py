@@ -50,12 +50,15 @@ class Connection:
         return cls(reader, writer)
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        return (await self.request("POST", url, body, headers))[0]
+
+    async def request(
+        self, method: str, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
         parts = urlsplit(url)
-        head = [
-            f"POST {parts.path} HTTP/1.1",
-            f"Host: {parts.netloc}",
-            f"Content-Length: {len(body)}",
-        ]
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        head = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
+        head.append(f"Content-Length: {len(body)}")
         head += [f"{k}: {v}" for k, v in headers.items() if k.lower() != "content-length"]
         self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         status_line = await self.reader.readline()
@@ -66,8 +69,7 @@ class Connection:
             name, _, value = line.decode().partition(":")
             if name.lower() == "content-length":
                 length = int(value)
-        await self.reader.readexactly(length)
-        return int(status_line.split()[1])
+        return int(status_line.split()[1]), await self.reader.readexactly(length)
 
     def close(self) -> None:
         self.writer.close()

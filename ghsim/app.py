@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import ModuleType
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from ghsim.config import SimConfig
 from ghsim.errors import install_handlers
@@ -108,14 +108,12 @@ def create_app(config: SimConfig) -> FastAPI:
     install_handlers(app)
     app.add_middleware(RateLimitHeaders)
 
-    rest = APIRouter(prefix="/api/v3")
-    for module in CORE_REST:
-        rest.include_router(module.router)
-    for name in OPTIONAL_REST:
-        optional = _optional(name)
-        if optional is not None:
-            rest.include_router(optional.router)
-    app.include_router(rest)
+    # Each router goes straight into the app: nesting them in an /api/v3 router would build
+    # every route twice, which costs a visible part of the start-up.
+    rest_routers = [module.router for module in CORE_REST]
+    rest_routers += [m.router for m in (_optional(n) for n in OPTIONAL_REST) if m is not None]
+    for router in rest_routers:
+        app.include_router(router, prefix="/api/v3")
     app.include_router(graphql.router, prefix="/api")
     for name in OPTIONAL_ROOT:
         optional = _optional(name)
