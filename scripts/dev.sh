@@ -9,6 +9,8 @@ WEB_PORT="${PILOT_DEV_WEB_PORT:-8000}"
 DATA="$ROOT/.run/ghsim"
 
 bash "$ROOT/scripts/setup.sh"
+. "$ROOT/scripts/lib.sh"
+ensure_uv
 set -a; . "$ROOT/.run/env"; set +a
 cd "$ROOT"
 

@@ -14,6 +14,8 @@ SANDBOX_IMAGE="${PILOT_SANDBOX_IMAGE:-issue-pilot-sandbox:bookworm-1}"
 OWN_DOCKER_SOCK=/run/issue-pilot/docker.sock
 
 log() { printf '[setup] %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
 need_root() {
     if [ "$(id -u)" -ne 0 ]; then
@@ -38,10 +40,7 @@ apt_install() {
 
 ensure_packages() {
     apt_install redis-server docker.io debootstrap git iptables ca-certificates
-    if ! command -v uv >/dev/null 2>&1; then
-        log "pip install uv"
-        python3 -m pip install -q uv
-    fi
+    ensure_uv || { log "uv could not be installed"; exit 1; }
     # Debian's redis-server package starts a system Redis on 6379: it is not ours, so we leave it.
 }
 
