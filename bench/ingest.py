@@ -24,14 +24,13 @@ from pathlib import Path
 
 import httpx
 import redis
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load import Request, Result, closed_loop, open_loop  # noqa: E402
 from bot.signature import sign  # noqa: E402
+from tests.keys import app_private_key_pem  # noqa: E402
 from tests.services import setting  # noqa: E402
 
 SECRET = "bench-webhook-secret-7c1e"
@@ -89,15 +88,6 @@ def signed(url: str) -> callable[[int], Request]:  # type: ignore[valid-type]
     return make
 
 
-def pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
 def merged(rounds: list[Result]) -> Result:
     """Pooled latencies; the rate is the median of the rounds' rates."""
     rates = sorted(r.rate for r in rounds)
@@ -136,7 +126,7 @@ def main() -> int:
         **os.environ,
         "PILOT_GITHUB_WEBHOOK_SECRET": SECRET,
         "PILOT_GITHUB_APP_ID": "1",
-        "PILOT_GITHUB_PRIVATE_KEY": pem(),
+        "PILOT_GITHUB_PRIVATE_KEY": app_private_key_pem(),
         "PILOT_REDIS_URL": redis_url,
         "PILOT_LOG_LEVEL": "INFO",
     }

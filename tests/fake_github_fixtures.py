@@ -5,25 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from githubkit.cache import MemCacheStrategy
 
 from bot.github import GitHubKitApp
 from bot.settings import Settings
 from tests.fake_github import FakeGitHub
+from tests.keys import app_private_key_pem
 
 WEBHOOK_SECRET = "test-webhook-secret-3f9a"
 
 
 @pytest.fixture(scope="session")
 def app_private_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    return app_private_key_pem()
 
 
 @pytest.fixture
