@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench.load import Request, Result, closed_loop, open_loop  # noqa: E402
 from bot.signature import sign  # noqa: E402
-from tests.keys import app_private_key_pem  # noqa: E402
 from tests.services import setting  # noqa: E402
 
 SECRET = "bench-webhook-secret-7c1e"
@@ -125,8 +124,6 @@ def main() -> int:
     env = {
         **os.environ,
         "PILOT_GITHUB_WEBHOOK_SECRET": SECRET,
-        "PILOT_GITHUB_APP_ID": "1",
-        "PILOT_GITHUB_PRIVATE_KEY": app_private_key_pem(),
         "PILOT_REDIS_URL": redis_url,
         "PILOT_LOG_LEVEL": "INFO",
     }

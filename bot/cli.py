@@ -18,7 +18,7 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.web import create_app
 
     settings = get_settings()
-    settings.check_bot_ready()
+    settings.check_web_ready()
     jsonlog.configure(settings.log_level)
     uvicorn.run(
         create_app(settings), host=args.host, port=args.port, access_log=False, log_config=None
@@ -31,7 +31,7 @@ def _worker(args: argparse.Namespace) -> int:
     from bot.worker import build_worker
 
     settings = get_settings()
-    settings.check_bot_ready()
+    settings.check_worker_ready()
     jsonlog.configure(settings.log_level)
     build_worker(settings).run()
     return 0

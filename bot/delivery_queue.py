@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from arq.connections import ArqRedis
-from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
+from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 
 from bot import jobs
@@ -16,7 +16,8 @@ from bot import jobs
 DEDUPE_KEY = "pilot:delivery:{}"
 
 # The same writes as arq's enqueue_job (job key with expiry, then the queue's sorted set), made
-# atomic with the dedupe claim: a delivery is either claimed and queued, or neither.
+# atomic with the dedupe claim: a delivery is either claimed and queued, or neither. The job
+# lives as long as the claim, so workers that are down for days still find it when they return.
 _CLAIM_AND_ENQUEUE = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
     return 0
@@ -42,6 +43,8 @@ class DeliveryQueue:
         self._ttl_s = dedupe_ttl_s
         self._script = pool.register_script(_CLAIM_AND_ENQUEUE)
         self._pending: list[_Pending] = []
+        self._flushing: set[asyncio.Task[None]] = set()
+        self.batches_sent = 0
 
     async def enqueue_once(self, event: str, delivery_id: str, body: bytes) -> bool:
         """False when the delivery id was seen within the dedupe window."""
@@ -63,12 +66,18 @@ class DeliveryQueue:
         ]
         loop = asyncio.get_running_loop()
         pending = _Pending(
-            keys, [self._ttl_s, expires_extra_ms, job, now_ms, job_id], loop.create_future()
+            keys, [self._ttl_s, self._ttl_s * 1000, job, now_ms, job_id], loop.create_future()
         )
         if not self._pending:
-            loop.call_soon(lambda: asyncio.ensure_future(self._flush()))
+            loop.call_soon(self._start_flush)
         self._pending.append(pending)
         return await pending.done
+
+    def _start_flush(self) -> None:
+        # The loop keeps only weak references to tasks; this set keeps a flush alive.
+        task = asyncio.ensure_future(self._flush())
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
 
     async def _flush(self) -> None:
         # Deliveries that arrived in the same loop iteration share one pipeline: under load
@@ -79,6 +88,7 @@ class DeliveryQueue:
                 for item in batch:
                     await self._script(keys=item.keys, args=item.args, client=pipe)
                 results = await pipe.execute()
+            self.batches_sent += 1
         except Exception as exc:
             for item in batch:
                 if not item.done.done():

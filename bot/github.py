@@ -56,6 +56,10 @@ class GitHubClient(Protocol):
 
 
 class GitHubApp(Protocol):
+    async def bot_login(self) -> str:
+        """The login the App comments as, `<slug>[bot]`."""
+        ...
+
     async def client(self, repo: Repo, installation_id: int | None) -> GitHubClient:
         """A client acting as the App's installation on `repo`; looked up when not given."""
         ...
@@ -125,6 +129,26 @@ class InstallationClient:
         )
 
 
+class SharedTransport(httpx.AsyncBaseTransport):
+    """Lends one connection pool to many short-lived clients.
+
+    githubkit opens and closes an httpx client per request; closing a client closes its
+    transport, which would cut every other request in flight on a shared pool.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Left open for the other borrowers; the owner closes `close_pool`."""
+
+    async def close_pool(self) -> None:
+        await self._inner.aclose()
+
+
 @dataclass
 class GitHubKitApp:
     """An App identity; installation clients share one connection pool and token cache."""
@@ -137,16 +161,29 @@ class GitHubKitApp:
     auto_retry: bool = True
     _clients: dict[int, InstallationClient] = field(default_factory=dict)
     _installations: dict[str, int] = field(default_factory=dict)
+    _bot_login: str | None = None
+
+    def __post_init__(self) -> None:
+        self._shared = SharedTransport(self.transport)
 
     def _github(self, auth: AppAuthStrategy | AppInstallationAuthStrategy) -> GitHub:  # type: ignore[type-arg]
         return GitHub(
             auth,
             base_url=self.base_url.rstrip("/") + "/",
-            async_transport=self.transport,
+            async_transport=self._shared,
             cache_strategy=self.cache_strategy,
             auto_retry=self.auto_retry,
             user_agent="issue-pilot",
         )
+
+    async def bot_login(self) -> str:
+        if self._bot_login is None:
+            app = self._github(AppAuthStrategy(self.app_id, self.private_key))
+            data = (await app.rest.apps.async_get_authenticated()).parsed_data
+            if data is None:
+                raise RuntimeError("GET /app answered no App")
+            self._bot_login = f"{data.slug}[bot]"
+        return self._bot_login
 
     async def client(self, repo: Repo, installation_id: int | None) -> InstallationClient:
         if installation_id is None:
@@ -171,4 +208,4 @@ class GitHubKitApp:
         return client
 
     async def aclose(self) -> None:
-        await self.transport.aclose()
+        await self._shared.close_pool()

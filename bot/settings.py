@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SANDBOX_IMAGE = "issue-pilot-sandbox:bookworm-1"
@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     runs_dir: Path = Path("runs")
 
     max_body_bytes: int = 25 * 1024 * 1024
+    body_read_timeout_s: float = 30.0
     dedupe_ttl_s: int = 7 * 24 * 3600
     handler_max_tries: int = 5
     log_level: str = "INFO"
@@ -91,12 +92,21 @@ class Settings(BaseSettings):
             raise SettingsError("the GitHub App private key is not a PEM private key")
         return key
 
-    def check_bot_ready(self) -> None:
-        """What `serve` and `worker` need before they start; raises naming what is missing."""
+    def check_web_ready(self) -> None:
+        """`serve` verifies signatures and never calls GitHub: the App's key stays out of it."""
+        self.webhook_secret()
+
+    def check_worker_ready(self) -> None:
+        """What `worker` needs before it starts; raises naming what is missing."""
         self.webhook_secret()
         self.app_id()
         self.private_key()
 
 
 def get_settings(**overrides: object) -> Settings:
-    return Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        errors = exc.errors()
+        names = ", ".join(f"PILOT_{str(e['loc'][0]).upper()}" for e in errors if e["loc"])
+        raise SettingsError(f"{names or 'a setting'} is not valid: {errors[0]['msg']}") from exc

@@ -43,7 +43,9 @@ async def request_run(ctx: HandlerContext, request: RunRequest, delivery_id: str
         )
         return False
     await gh.react_to_issue(request.repo, request.number, "eyes")
-    status = find_status_comment(await gh.issue_comments(request.repo, request.number))
+    status = find_status_comment(
+        await gh.issue_comments(request.repo, request.number), await ctx.github.bot_login()
+    )
     queued = await ctx.jobs.enqueue(
         jobs.START_RUN,
         jobs.run_job_id(request.repo.full_name, request.number),

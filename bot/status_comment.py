@@ -31,9 +31,9 @@ def parse_state(body: str) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
-def find_status_comment(comments: Iterable[Comment]) -> Comment | None:
-    """The bot's own status comment; a person quoting the marker does not count."""
+def find_status_comment(comments: Iterable[Comment], bot_login: str) -> Comment | None:
+    """The App's own status comment; a person or another bot quoting the marker does not count."""
     for comment in comments:
-        if comment.author.endswith("[bot]") and MARKER in comment.body:
+        if comment.author == bot_login and MARKER in comment.body:
             return comment
     return None

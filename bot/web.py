@@ -12,10 +12,11 @@ from arq import create_pool
 from arq.connections import RedisSettings
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from bot import jobs
 from bot.delivery_queue import DeliveryQueue
-from bot.intake import Verdict, judge
+from bot.intake import Verdict, judge, screen
 from bot.jsonlog import elapsed_ms
 from bot.routing import Router
 from bot.settings import Settings
@@ -32,25 +33,39 @@ _OUTCOMES = (
     "enqueued",
     "duplicate",
     "enqueue_failed",
+    "slow_body",
+    "client_gone",
 )
 # Prebuilt: this route answers thousands of times a second and the bodies never vary.
 _OUTCOME_BODIES = {o: b'{"outcome":"%s"}' % o.encode() for o in _OUTCOMES}
-_INTAKE_HEADERS = ("x-hub-signature-256", "x-github-event", "x-github-delivery")
+_INTAKE_HEADERS = ("x-hub-signature-256", "x-github-event", "x-github-delivery", "content-length")
 
 
-async def read_capped(request: Request, limit: int) -> bytes | None:
-    """The body, or None once it is known to exceed `limit` (never buffering more than that)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_capped(request: Request, limit: int) -> bytes:
+    """The body, raising BodyTooLarge as soon as it passes `limit` bytes."""
+    body = bytearray()
     async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge
+    return bytes(body)
+
+
+async def read_body(request: Request, settings: Settings) -> bytes | Verdict:
+    """The body, or the verdict for one that is too large, too slow or abandoned."""
+    try:
+        async with asyncio.timeout(settings.body_read_timeout_s):
+            return await read_capped(request, settings.max_body_bytes)
+    except BodyTooLarge:
+        return Verdict(413, "too_large", request.headers.get("x-github-event"))
+    except TimeoutError:
+        return Verdict(408, "slow_body", request.headers.get("x-github-event"))
+    except ClientDisconnect:
+        return Verdict(400, "client_gone", request.headers.get("x-github-event"))
 
 
 def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
@@ -77,12 +92,16 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
     async def receive_webhook(request: Request) -> Response:
         start = time.perf_counter()
         delivery_id = request.headers.get("x-github-delivery")
-        body = await read_capped(request, settings.max_body_bytes)
-        if body is None:
-            verdict = Verdict(413, "too_large", request.headers.get("x-github-event"))
-        else:
-            headers = {name: request.headers.get(name) for name in _INTAKE_HEADERS}
-            verdict = judge(secret, body, headers, router)
+        headers = {name: request.headers.get(name) for name in _INTAKE_HEADERS}
+        body: bytes | None = None
+        verdict = screen(headers, settings.max_body_bytes)
+        if verdict is None:
+            read = await read_body(request, settings)
+            if isinstance(read, Verdict):
+                verdict = read
+            else:
+                body = read
+                verdict = judge(secret, body, headers, router)
         status, outcome = verdict.status, verdict.outcome
         if verdict.enqueue and body is not None and delivery_id and verdict.event:
             try:
@@ -110,8 +129,9 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
     async def healthz(request: Request) -> Response:
         try:
             await asyncio.wait_for(request.app.state.redis.ping(), timeout=2)
-        except Exception as exc:
-            return JSONResponse({"redis": "down", "error": str(exc)}, status_code=503)
+        except Exception:
+            log.warning("healthz: redis does not answer", exc_info=True)
+            return JSONResponse({"redis": "down"}, status_code=503)
         return JSONResponse({"redis": "ok"})
 
     return app

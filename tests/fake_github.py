@@ -27,6 +27,7 @@ def load_payload(event: str, action: str | None = None) -> dict[str, Any]:
 _COMMENT = load_payload("issue_comment", "created")["comment"]
 _USER = load_payload("issue_comment", "created")["sender"]
 _INSTALLATION = load_payload("installation", "created")["installation"]
+_APP = load_payload("check_run", "created")["check_run"]["app"]
 
 
 def user_json(login: str, bot: bool = False) -> dict[str, Any]:
@@ -78,6 +79,7 @@ class FakeGitHub:
         repo = r"/repos/[^/]+/[^/]+"
         return [
             ("POST", r"/app/installations/(\d+)/access_tokens", self._token),
+            ("GET", r"/app", self._app),
             ("GET", rf"{repo}/installation", self._installation),
             ("GET", rf"{repo}/collaborators/([^/]+)/permission", self._permission),
             ("GET", rf"{repo}/issues/(\d+)/comments", self._list_comments),
@@ -91,6 +93,9 @@ class FakeGitHub:
         expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {"token": f"ghs_fake{installation}", "expires_at": expires, "permissions": {}}
         return httpx.Response(201, json=body)
+
+    def _app(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={**_APP, "slug": BOT_LOGIN.removesuffix("[bot]")})
 
     def _installation(self, request: httpx.Request) -> httpx.Response:
         # The REST answer has fields that the webhook copy of an installation lacks.

@@ -47,17 +47,21 @@ def test_private_key_from_a_file(tmp_path: Path, app_private_key: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "missing"),
+    ("command", "env", "missing"),
     [
-        ({}, "PILOT_GITHUB_WEBHOOK_SECRET"),
-        ({"PILOT_GITHUB_WEBHOOK_SECRET": "s3cr3t-value"}, "PILOT_GITHUB_APP_ID"),
+        ("serve", {}, "PILOT_GITHUB_WEBHOOK_SECRET"),
+        ("serve", {"PILOT_GITHUB_WEBHOOK_SECRET": "changeme"}, "PILOT_GITHUB_WEBHOOK_SECRET"),
+        ("worker", {}, "PILOT_GITHUB_WEBHOOK_SECRET"),
+        ("worker", {"PILOT_GITHUB_WEBHOOK_SECRET": "s3cr3t-value"}, "PILOT_GITHUB_APP_ID"),
         (
+            "worker",
             {"PILOT_GITHUB_WEBHOOK_SECRET": "s3cr3t-value", "PILOT_GITHUB_APP_ID": "1"},
             "PILOT_GITHUB_PRIVATE_KEY",
         ),
+        ("worker", {"PILOT_GITHUB_APP_ID": "one"}, "PILOT_GITHUB_APP_ID"),
+        ("serve", {"PILOT_MAX_BODY_BYTES": "lots"}, "PILOT_MAX_BODY_BYTES"),
     ],
 )
-@pytest.mark.parametrize("command", ["serve", "worker"])
 def test_serve_and_worker_refuse_to_start_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,

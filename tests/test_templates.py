@@ -46,8 +46,10 @@ def test_state_round_trips_through_the_comment() -> None:
 def test_status_comment_is_the_bots_own() -> None:
     body = render_status("Queued.", {"phase": "queued"})
     quoted = Comment(1, f"> {body}", "octocat", "")
-    mine = Comment(2, body, "issue-pilot[bot]", "")
-    assert find_status_comment([quoted, mine]) == mine
+    other_bot = Comment(2, body, "github-actions[bot]", "")
+    mine = Comment(3, body, "issue-pilot[bot]", "")
+    assert find_status_comment([quoted, other_bot, mine], "issue-pilot[bot]") == mine
+    assert find_status_comment([quoted, other_bot], "issue-pilot[bot]") is None
 
 
 def test_bot_and_handlers_never_import_ghsim() -> None:

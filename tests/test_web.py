@@ -214,7 +214,7 @@ async def test_concurrent_deliveries_share_a_round_trip_and_each_is_queued_once(
 ) -> None:
     import asyncio
 
-    _, client = web
+    app, client = web
     recorded = next(p for p in PAYLOADS if p.id == "issues/labeled.payload.json")
     headers = [github_headers("issues", recorded.body, WEBHOOK_SECRET) for _ in range(20)]
     headers += headers[:5]  # five redeliveries racing their originals
@@ -223,3 +223,111 @@ async def test_concurrent_deliveries_share_a_round_trip_and_each_is_queued_once(
     )
     assert sorted(r.status_code for r in responses) == [200] * 5 + [202] * 20
     assert len(await queued_jobs(redis)) == 20
+    assert app.state.deliveries.batches_sent < 25
+
+
+@pytest.mark.parametrize(
+    "delivery_id", ["", "not a guid", "x" * 10, "0" * 65, "72d3162e -->", "72d3162e\n"]
+)
+async def test_delivery_ids_that_are_not_guids_are_refused(
+    web: tuple[FastAPI, httpx.AsyncClient], redis: aioredis.Redis, delivery_id: str
+) -> None:
+    _, client = web
+    recorded = next(p for p in PAYLOADS if p.id == "issues/labeled.payload.json")
+    headers = github_headers("issues", recorded.body, WEBHOOK_SECRET)
+    headers["X-GitHub-Delivery"] = delivery_id
+    try:
+        resp = await client.post("/webhooks/github", content=recorded.body, headers=headers)
+    except httpx.LocalProtocolError:
+        return  # a header value httpx itself refuses to send
+    assert resp.status_code == 400
+    assert await queued_jobs(redis) == []
+
+
+@pytest.mark.parametrize("signature", [None, "sha256=abc", "sha1=" + "0" * 40])
+async def test_unsigned_bodies_are_refused_before_they_are_read(
+    settings: Settings, redis: aioredis.Redis, signature: str | None
+) -> None:
+    app = create_app(settings)
+    read = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal read
+        for _ in range(100):
+            read += 1
+            yield b" " * 1024
+
+    headers = github_headers("issues", b"", None)
+    if signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as client:
+            resp = await client.post("/webhooks/github", content=body(), headers=headers)
+    assert resp.status_code == 401
+    assert read <= 1  # httpx may pull the first chunk before the app answers
+
+
+async def test_a_body_that_trickles_in_is_cut_off(
+    settings: Settings, redis: aioredis.Redis
+) -> None:
+    import asyncio
+
+    settings.body_read_timeout_s = 0.3
+    app = create_app(settings)
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for _ in range(50):
+            await asyncio.sleep(0.05)
+            yield b" "
+
+    headers = github_headers("issues", b"{}", WEBHOOK_SECRET)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as client:
+            resp = await client.post("/webhooks/github", content=trickle(), headers=headers)
+    assert resp.status_code == 408
+    assert await queued_jobs(redis) == []
+
+
+async def test_a_client_that_goes_away_mid_body_is_logged_not_crashed(
+    settings: Settings, redis: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    from typing import Any
+
+    app = create_app(settings)
+    recorded = next(p for p in PAYLOADS if p.id == "issues/labeled.payload.json")
+    headers = github_headers("issues", recorded.body, WEBHOOK_SECRET)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/webhooks/github",
+        "raw_path": b"/webhooks/github",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": ("pilot.test", 80),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    messages = iter(
+        [
+            {"type": "http.request", "body": recorded.body[:100], "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async with app.router.lifespan_context(app):
+        with caplog.at_level("INFO", logger="pilot.web"):
+            await app(scope, receive, send)
+    assert [r.outcome for r in caplog.records if hasattr(r, "outcome")] == ["client_gone"]
+    assert await queued_jobs(redis) == []
