@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.coordination import Coordination
 from bot.github import GitHubApp
 from bot.jobs import JobQueue
 from bot.settings import Settings
@@ -14,3 +15,4 @@ class HandlerContext:
     settings: Settings
     github: GitHubApp
     jobs: JobQueue
+    coordination: Coordination

@@ -25,8 +25,10 @@ def run_job_id(repo_full_name: str, issue_number: int) -> str:
     return f"run:{repo_full_name}#{issue_number}"
 
 
-def command_job_id(delivery_id: str) -> str:
-    return f"command:{delivery_id}"
+def command_job_id(repo_full_name: str, comment_id: int) -> str:
+    # Keyed on the comment (inside the signed body), not the delivery id (outside it): a body
+    # replayed under a new delivery id cannot run its command twice.
+    return f"command:{repo_full_name}#{comment_id}"
 
 
 class JobQueue(Protocol):

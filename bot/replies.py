@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.context import HandlerContext
 from bot.github import GitHubClient, Repo
-from bot.settings import Settings
 from bot.templates import render
 
 
@@ -16,16 +16,25 @@ async def comment_once(
     await gh.create_comment(repo, number, f"{body}{marker}\n")
 
 
+# Someone without write access gets one explanation per issue this often, however many
+# times they label or comment: each answer costs the installation's API quota.
+DENIAL_INTERVAL_S = 3600
+
+
 async def deny(
+    ctx: HandlerContext,
     gh: GitHubClient,
-    settings: Settings,
     repo: Repo,
     number: int,
     user: str,
     delivery_id: str,
     verb: str,
 ) -> None:
-    """Tell someone without write permission who can use the bot."""
+    """Tell someone without write permission who can use the bot, at most once an hour."""
+    key = f"denied:{repo.full_name}#{number}:{user.lower()}"
+    if not await ctx.coordination.once(key, delivery_id, DENIAL_INTERVAL_S):
+        return
+    settings = ctx.settings
     body = render(
         "comments/permission_denied.md.j2",
         user=user,

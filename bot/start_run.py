@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot import jobs
 from bot.context import HandlerContext
-from bot.github import Repo
+from bot.github import GitHubClient, Repo
 from bot.permissions import may_steer
 from bot.replies import deny
 from bot.status_comment import find_status_comment, render_status
@@ -33,8 +33,8 @@ async def request_run(ctx: HandlerContext, request: RunRequest, delivery_id: str
             extra={"delivery_id": delivery_id, "user": request.requested_by, "role": role},
         )
         await deny(
+            ctx,
             gh,
-            ctx.settings,
             request.repo,
             request.number,
             request.requested_by,
@@ -43,6 +43,24 @@ async def request_run(ctx: HandlerContext, request: RunRequest, delivery_id: str
         )
         return False
     await gh.react_to_issue(request.repo, request.number, "eyes")
+    # The label and `/pilot run` may arrive together: one of them makes the status comment.
+    async with ctx.coordination.lock(f"issue:{request.repo.full_name}#{request.number}"):
+        queued = await _enqueue_with_status(ctx, gh, request, delivery_id)
+    log.info(
+        "run requested",
+        extra={
+            "delivery_id": delivery_id,
+            "repo": request.repo.full_name,
+            "issue": request.number,
+            "new_job": queued,
+        },
+    )
+    return True
+
+
+async def _enqueue_with_status(
+    ctx: HandlerContext, gh: GitHubClient, request: RunRequest, delivery_id: str
+) -> bool:
     status = find_status_comment(
         await gh.issue_comments(request.repo, request.number), await ctx.github.bot_login()
     )
@@ -67,13 +85,4 @@ async def request_run(ctx: HandlerContext, request: RunRequest, delivery_id: str
             await gh.create_comment(request.repo, request.number, body)
         else:
             await gh.update_comment(request.repo, status.id, body)
-    log.info(
-        "run requested",
-        extra={
-            "delivery_id": delivery_id,
-            "repo": request.repo.full_name,
-            "issue": request.number,
-            "new_job": queued,
-        },
-    )
-    return True
+    return queued

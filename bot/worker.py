@@ -13,6 +13,7 @@ from arq.worker import Function, Worker, func
 
 from bot import jobs
 from bot.context import HandlerContext
+from bot.coordination import RedisCoordination
 from bot.events import Event
 from bot.github import GitHubApp, GitHubKitApp
 from bot.jsonlog import elapsed_ms
@@ -99,7 +100,10 @@ def build_worker(
         ctx["router"] = router
         ctx["max_tries"] = settings.handler_max_tries
         ctx["handler_ctx"] = HandlerContext(
-            settings=settings, github=app, jobs=jobs.ArqJobQueue(ctx["redis"])
+            settings=settings,
+            github=app,
+            jobs=jobs.ArqJobQueue(ctx["redis"]),
+            coordination=RedisCoordination(ctx["redis"]),
         )
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:

@@ -36,6 +36,12 @@ class Steer:
     sender: str
     installation_id: int | None
     on_pull_request: bool
+    issue_open: bool
+
+    @property
+    def starts_a_run(self) -> bool:
+        """`/pilot run` on an open issue; on a pull request or a closed issue it is answered."""
+        return self.command.name == "run" and self.issue_open and not self.on_pull_request
 
 
 def decide_comment(event: Event, prefix: str) -> Steer | Ignore:
@@ -57,6 +63,7 @@ def decide_comment(event: Event, prefix: str) -> Steer | Ignore:
         sender=event.sender_login,
         installation_id=event.installation_id,
         on_pull_request=bool(issue.get("pull_request")),
+        issue_open=issue.get("state") == "open",
     )
 
 
@@ -67,7 +74,7 @@ async def on_comment_created(event: Event, ctx: HandlerContext) -> None:
     if isinstance(decision, Ignore):
         log.debug("ignored", extra={"delivery_id": event.delivery_id, "reason": decision.reason})
         return
-    if decision.command.name == "run":
+    if decision.starts_a_run:
         request = RunRequest(
             decision.repo, decision.number, decision.sender, decision.installation_id
         )
@@ -82,17 +89,18 @@ async def steer(ctx: HandlerContext, decision: Steer, delivery_id: str) -> None:
     gh = await ctx.github.client(decision.repo, decision.installation_id)
     role = await gh.permission(decision.repo, decision.sender)
     if not may_steer(role):
-        await deny(
-            gh,
-            ctx.settings,
-            decision.repo,
-            decision.number,
-            decision.sender,
-            delivery_id,
-            "steer",
-        )
+        await deny(ctx, gh, decision.repo, decision.number, decision.sender, delivery_id, "steer")
         return
     command = decision.command
+    if command.name == "run":
+        body = render(
+            "comments/run_not_here.md.j2",
+            on_pull_request=decision.on_pull_request,
+            prefix=ctx.settings.command_prefix,
+            label=ctx.settings.trigger_label,
+        )
+        await comment_once(gh, decision.repo, decision.number, delivery_id, body)
+        return
     if not command.known or command.name == "help":
         body = render(
             "comments/help.md.j2",
@@ -104,7 +112,7 @@ async def steer(ctx: HandlerContext, decision: Steer, delivery_id: str) -> None:
         return
     await ctx.jobs.enqueue(
         jobs.RUN_COMMAND,
-        jobs.command_job_id(delivery_id),
+        jobs.command_job_id(decision.repo.full_name, decision.comment_id),
         jobs.RUN_QUEUE,
         repo=decision.repo.full_name,
         issue_number=decision.number,

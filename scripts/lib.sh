@@ -1,13 +1,25 @@
-# Sourced by the scripts: puts uv on PATH, installing it with pip when it is missing.
+# Sourced by the scripts: puts uv on PATH, installing it when it is missing.
+UV_VENV=/opt/issue-pilot/uv
+
 ensure_uv() {
-    command -v uv >/dev/null 2>&1 && return 0
     local scripts_dir
-    scripts_dir="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+    scripts_dir="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)"
     # pip may put uv where PATH does not look yet (a pyenv without rehash, ~/.local/bin).
-    export PATH="$scripts_dir:$HOME/.local/bin:$PATH"
+    export PATH="$UV_VENV/bin:${scripts_dir:+$scripts_dir:}$HOME/.local/bin:$PATH"
     command -v uv >/dev/null 2>&1 && return 0
-    printf '[setup] pip install uv\n' >&2
-    python3 -m pip install -q uv
-    command -v pyenv >/dev/null 2>&1 && pyenv rehash 2>/dev/null
+    printf '[setup] installing uv\n' >&2
+    # A Python with its own pip (pyenv, python.org) takes it directly; Debian's marks itself
+    # externally managed (PEP 668) and has no pip, so uv gets a venv of its own there.
+    if python3 -m pip install -q uv 2>/dev/null; then
+        command -v pyenv >/dev/null 2>&1 && pyenv rehash 2>/dev/null
+        command -v uv >/dev/null 2>&1 && return 0
+    fi
+    if ! python3 -c 'import ensurepip' 2>/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            python3-venv >/dev/null || { apt-get update -q >/dev/null &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                python3-venv >/dev/null; }
+    fi
+    python3 -m venv "$UV_VENV" && "$UV_VENV/bin/pip" install -q uv
     command -v uv >/dev/null 2>&1
 }

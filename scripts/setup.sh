@@ -11,6 +11,7 @@ mkdir -p "$RUN_DIR"
 
 REDIS_PORT="${PILOT_DEV_REDIS_PORT:-6390}"
 SANDBOX_IMAGE="${PILOT_SANDBOX_IMAGE:-issue-pilot-sandbox:bookworm-1}"
+DEBIAN_MIRROR="${PILOT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 OWN_DOCKER_SOCK=/run/issue-pilot/docker.sock
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -39,7 +40,7 @@ apt_install() {
 }
 
 ensure_packages() {
-    apt_install redis-server docker.io debootstrap git iptables ca-certificates
+    apt_install redis-server docker.io debootstrap git iptables ca-certificates make
     ensure_uv || { log "uv could not be installed"; exit 1; }
     # Debian's redis-server package starts a system Redis on 6379: it is not ours, so we leave it.
 }
@@ -92,10 +93,11 @@ ensure_sandbox_image() {
     need_root debootstrap
     local dir
     dir="$(mktemp -d /var/tmp/pilot-rootfs.XXXXXX)"
-    log "building $SANDBOX_IMAGE with debootstrap (about a minute)"
+    log "building $SANDBOX_IMAGE with debootstrap from $DEBIAN_MIRROR (about a minute)"
     debootstrap --variant=minbase --include=python3,git,ca-certificates bookworm "$dir" \
-        http://deb.debian.org/debian >"$RUN_DIR/debootstrap.log" 2>&1 || {
-        log "debootstrap failed; see $RUN_DIR/debootstrap.log"; tail -20 "$RUN_DIR/debootstrap.log" >&2; exit 1; }
+        "$DEBIAN_MIRROR" >"$RUN_DIR/debootstrap.log" 2>&1 || {
+        log "debootstrap failed; see $RUN_DIR/debootstrap.log"; tail -20 "$RUN_DIR/debootstrap.log" >&2
+        rm -rf "$dir"; exit 1; }
     # An unprivileged user for the agent and CI jobs; minbase has no useradd, so edit the files.
     echo "pilot:x:1000:1000:pilot:/home/pilot:/bin/bash" >>"$dir/etc/passwd"
     echo "pilot:x:1000:" >>"$dir/etc/group"

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from bot import jobs
 from bot.context import HandlerContext
+from bot.coordination import RedisCoordination
 from bot.github import GitHubKitApp
 from bot.routing import Router
 from bot.settings import Settings
@@ -45,7 +46,9 @@ def worker_ctx(
         "router": router,
         "job_try": 1,
         "max_tries": settings.handler_max_tries,
-        "handler_ctx": HandlerContext(settings=settings, github=github, jobs=queue),
+        "handler_ctx": HandlerContext(
+            settings=settings, github=github, jobs=queue, coordination=RedisCoordination(redis)
+        ),
         "queue": queue,
     }
 

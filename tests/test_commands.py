@@ -46,3 +46,17 @@ def test_unterminated_fence_hides_the_rest() -> None:
 def test_known() -> None:
     assert Command("stop").known
     assert not Command("frobnicate").known
+
+
+def test_continue_keeps_the_answer_as_written() -> None:
+    body = "/pilot continue\nUse this:\n```py\nprint('hi')\n```\n> as the docs say"
+    assert parse(body, "/pilot") == Command(
+        "continue", "Use this:\n```py\nprint('hi')\n```\n> as the docs say"
+    )
+
+
+@pytest.mark.parametrize("name", ["`rm", "x" * 40, "ünicode", "a`b"])
+def test_odd_command_names_are_unknown_and_not_echoed(name: str) -> None:
+    command = parse(f"/pilot {name}", "/pilot")
+    assert command == Command("")
+    assert command is not None and not command.known

@@ -143,9 +143,10 @@ async def test_other_commands_enqueue_their_job(
     await deliver(ctx, "issue_comment", payload, delivery_id="c-9")
     [(function, job_id, queue, kwargs)] = ctx["queue"].asked
     name, _, args = command.partition(" ")
-    assert (function, job_id, queue) == (jobs.RUN_COMMAND, "command:c-9", jobs.RUN_QUEUE)
+    command_id = f"command:{REPO}#{payload['comment']['id']}"
+    assert (function, job_id, queue) == (jobs.RUN_COMMAND, command_id, jobs.RUN_QUEUE)
     assert (kwargs["command"], kwargs["args"], kwargs["sender"]) == (name, args, "Codertocat")
-    assert await run_jobs(redis) == ["command:c-9"]
+    assert await run_jobs(redis) == [command_id]
     assert fake_github.reactions == [("comment", payload["comment"]["id"], "eyes")]
 
 
@@ -197,3 +198,67 @@ async def test_recorded_comment_payload_is_handled(
         result = await deliver(ctx, "issue_comment", load_payload("issue_comment", name))
         assert result == {"ran": ["handlers.issue_comment.on_comment_created"], "failed": []}
     assert fake_github.requests == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"pull_request": {"url": "https://api.github.com/repos/o/r/pulls/1"}},
+            "not pull requests",
+        ),
+        ({"state": "closed"}, "This issue is closed"),
+    ],
+)
+async def test_run_on_a_pull_request_or_closed_issue_is_answered_not_started(
+    ctx: dict[str, Any],
+    fake_github: FakeGitHub,
+    redis: aioredis.Redis,
+    change: dict[str, Any],
+    expected: str,
+) -> None:
+    fake_github.roles["Codertocat"] = "admin"
+    payload = commented("/pilot run")
+    payload["issue"].update(change)
+    await deliver(ctx, "issue_comment", payload)
+    [reply] = fake_github.comment_bodies(ISSUE)
+    assert expected in reply
+    assert await run_jobs(redis) == []
+
+
+async def test_people_without_write_get_one_explanation_an_hour(
+    ctx: dict[str, Any], fake_github: FakeGitHub, redis: aioredis.Redis
+) -> None:
+    fake_github.roles["Codertocat"] = "read"
+    for _ in range(3):
+        await deliver(ctx, "issue_comment", commented("/pilot stop"))
+    await deliver(ctx, "issues", labeled())
+    assert len(fake_github.comment_bodies(ISSUE)) == 1
+    # Each explanation lists the issue's comments at most once: a flood costs little quota.
+    assert len(fake_github.calls("GET", r"/issues/1/comments")) == 1
+
+
+async def test_label_and_run_command_together_make_one_status_comment(
+    ctx: dict[str, Any], fake_github: FakeGitHub, redis: aioredis.Redis
+) -> None:
+    import asyncio
+
+    fake_github.roles["Codertocat"] = "admin"
+    await asyncio.gather(
+        deliver(ctx, "issues", labeled()),
+        deliver(ctx, "issue_comment", commented("/pilot run")),
+        deliver(ctx, "issues", labeled()),
+    )
+    statuses = [b for b in fake_github.comment_bodies(ISSUE) if "pilot:state" in b]
+    assert len(statuses) == 1
+    assert await run_jobs(redis) == [jobs.run_job_id(REPO, ISSUE)]
+
+
+async def test_a_replayed_command_under_a_new_delivery_id_runs_once(
+    ctx: dict[str, Any], fake_github: FakeGitHub, redis: aioredis.Redis
+) -> None:
+    fake_github.roles["Codertocat"] = "admin"
+    payload = commented("/pilot stop")
+    await deliver(ctx, "issue_comment", payload, delivery_id="first")
+    await deliver(ctx, "issue_comment", payload, delivery_id="replayed")
+    assert len(await run_jobs(redis)) == 1

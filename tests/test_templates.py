@@ -19,6 +19,7 @@ SAMPLE_CONTEXT = {
         "prefix": "/pilot",
     },
     "comments/status.md.j2": {"headline": "Queued.", "state_json": "{}"},
+    "comments/run_not_here.md.j2": {"on_pull_request": True, "prefix": "/p", "label": "p"},
 }
 
 

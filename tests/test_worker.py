@@ -7,8 +7,10 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from arq import Retry
+from arq.connections import ArqRedis
 
 from bot import jobs
+from bot.delivery_queue import DeliveryQueue
 from bot.events import Event
 from bot.github import GitHubKitApp
 from bot.routing import Router
@@ -114,3 +116,22 @@ async def test_label_to_run_job_through_web_redis_and_worker(
         jobs.run_job_id("Codertocat/Hello-World", 1)
     ]
     assert len(fake_github.comment_bodies(1)) == 1
+
+
+async def test_a_real_worker_retries_a_failing_handler_then_gives_up_cleanly(
+    settings: Settings, github_app: GitHubKitApp, redis: aioredis.Redis
+) -> None:
+    """Through arq itself: Retry, job_try and the last try, on real Redis."""
+    calls: list[str] = []
+    router = flaky_router(calls, {"first": 1, "last": 99})
+    settings.handler_max_tries = 2
+    pool = ArqRedis(connection_pool=redis.connection_pool)
+    queue = DeliveryQueue(pool, 60)
+    assert await queue.enqueue_once("issues", "retry-1", b'{"action": "labeled"}')
+    worker = build_worker(settings, router=router, github=github_app, burst=True)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    assert calls == ["every_action", "first", "last", "first", "last"]
+    assert (worker.jobs_complete, worker.jobs_failed, worker.jobs_retried) == (1, 0, 1)
