@@ -4,12 +4,15 @@ into one Redis round trip."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
+from redis.exceptions import NoScriptError
 
 from bot import jobs
 
@@ -33,7 +36,7 @@ return 1
 @dataclass
 class _Pending:
     keys: list[str]
-    args: list[bytes | str | int]
+    args: list[Any]  # redis-py types script args as str; it sends bytes and ints as they are
     done: asyncio.Future[bool]
 
 
@@ -41,7 +44,8 @@ class DeliveryQueue:
     def __init__(self, pool: ArqRedis, dedupe_ttl_s: int) -> None:
         self._pool = pool
         self._ttl_s = dedupe_ttl_s
-        self._script = pool.register_script(_CLAIM_AND_ENQUEUE)
+        self._sha = hashlib.sha1(_CLAIM_AND_ENQUEUE.encode()).hexdigest()
+        self._script_loaded = False
         self._pending: list[_Pending] = []
         self._flushing: set[asyncio.Task[None]] = set()
         self.batches_sent = 0
@@ -79,16 +83,31 @@ class DeliveryQueue:
         self._flushing.add(task)
         task.add_done_callback(self._flushing.discard)
 
+    async def _run(self, batch: list[_Pending]) -> list[Any]:
+        # EVALSHA straight away: redis-py's Script objects ask SCRIPT EXISTS before every
+        # pipeline, a second round trip on each batch.
+        if not self._script_loaded:
+            await self._pool.script_load(_CLAIM_AND_ENQUEUE)
+            self._script_loaded = True
+        async with self._pool.pipeline(transaction=False) as pipe:
+            for item in batch:
+                pipe.evalsha(self._sha, len(item.keys), *item.keys, *item.args)
+            results: list[Any] = await pipe.execute()
+        self.batches_sent += 1
+        return results
+
     async def _flush(self) -> None:
         # Deliveries that arrived in the same loop iteration share one pipeline: under load
         # the round trip is paid once per batch instead of once per delivery.
         batch, self._pending = self._pending, []
         try:
-            async with self._pool.pipeline(transaction=False) as pipe:
-                for item in batch:
-                    await self._script(keys=item.keys, args=item.args, client=pipe)
-                results = await pipe.execute()
-            self.batches_sent += 1
+            try:
+                results = await self._run(batch)
+            except NoScriptError:
+                # Redis restarted or its scripts were flushed. Running a batch again is safe:
+                # a delivery already claimed answers "duplicate", and is queued once either way.
+                self._script_loaded = False
+                results = await self._run(batch)
         except Exception as exc:
             for item in batch:
                 if not item.done.done():

@@ -51,3 +51,12 @@ async def test_a_redis_failure_fails_every_waiting_delivery() -> None:
     )
     await dead.aclose()
     assert all(isinstance(r, Exception) for r in results)
+
+
+async def test_a_flushed_script_cache_is_reloaded(redis: aioredis.Redis) -> None:
+    pool = ArqRedis(connection_pool=redis.connection_pool)
+    queue = DeliveryQueue(pool, dedupe_ttl_s=60)
+    assert await queue.enqueue_once("issues", "e1", b"{}")
+    await redis.script_flush()
+    assert await queue.enqueue_once("issues", "e2", b"{}")
+    assert await redis.zcard(jobs.DELIVERY_QUEUE) == 2
