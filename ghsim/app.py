@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from ghsim.config import SimConfig
 from ghsim.errors import install_handlers
+from ghsim.json_bodies import JsonBodies
 from ghsim.ratelimit import RateLimitHeaders
 from ghsim.routes import (
     apps,
@@ -107,6 +108,7 @@ def create_app(config: SimConfig) -> FastAPI:
     app.state.sim = sim
     install_handlers(app)
     app.add_middleware(RateLimitHeaders)
+    app.add_middleware(JsonBodies)
 
     # Each router goes straight into the app: nesting them in an /api/v3 router would build
     # every route twice, which costs a visible part of the start-up.

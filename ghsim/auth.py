@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-import jwt
 from fastapi import Depends, Request
 
 from ghsim.errors import GitHubError
@@ -30,9 +29,9 @@ INSTALLATION_PREFIX = "ghs_"
 TOKEN_LIFETIME = timedelta(hours=1)
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 
-# GitHub's collaborator permissions, ordered, with the role names the permission API uses.
+# Roles, weakest first, and GitHub's collaborator permissions with the role each one is.
 ROLES = ["read", "triage", "write", "maintain", "admin"]
-_ROLE_OF_PERMISSION = {
+ROLE_OF_PERMISSION = {
     "pull": "read",
     "triage": "triage",
     "push": "write",
@@ -84,7 +83,7 @@ def resolve(sim: Sim, header: str | None) -> Caller:
             raise GitHubError(401, "Bad credentials")
         return Caller("user", sim.ensure_user(login))
     if token.startswith(INSTALLATION_PREFIX):
-        found = sim.store.first("installation_token", token=token)
+        found = sim.installation_token(token)
         if found is None or found["expires_at"] <= datetime.now(UTC).isoformat():
             raise GitHubError(401, "Bad credentials")
         return Caller("installation", sim.bot_user, int(found["installation_id"]))
@@ -95,6 +94,8 @@ def resolve(sim: Sim, header: str | None) -> Caller:
 
 
 def verify_app_jwt(sim: Sim, token: str) -> None:
+    import jwt  # with cryptography, a tenth of a second of start-up that only App JWTs need
+
     try:
         claims = jwt.decode(
             token,
@@ -133,20 +134,19 @@ def issue_installation_token(sim: Sim, installation_id: int) -> Doc:
 
 
 # FastAPI dependencies ---------------------------------------------------------------------
-def current_caller(request: Request, sim: SimDep) -> Caller:
-    """Any caller, anonymous included."""
-    cached = getattr(request.state, "caller", None)
-    if isinstance(cached, Caller):
-        return cached
-    caller = resolve(sim, request.headers.get("authorization"))
-    request.state.caller = caller
-    return caller
+async def current_caller(request: Request, sim: SimDep) -> Caller:
+    """Any caller, anonymous included.
+
+    On the event loop, sparing every request a trip to the thread pool: a credential reaches
+    the store only when first seen, later uses are answered from memory.
+    """
+    return resolve(sim, request.headers.get("authorization"))
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
-def require_actor(caller: CallerDep) -> Caller:
+async def require_actor(caller: CallerDep) -> Caller:
     """A person or an installation: someone who can act on repositories."""
     if caller.kind == "anonymous":
         raise GitHubError(401, "Requires authentication")
@@ -158,7 +158,7 @@ def require_actor(caller: CallerDep) -> Caller:
 ActorDep = Annotated[Caller, Depends(require_actor)]
 
 
-def require_app(caller: CallerDep) -> Caller:
+async def require_app(caller: CallerDep) -> Caller:
     """The App itself, authenticated with its JWT."""
     if caller.kind != "app":
         raise GitHubError(
@@ -171,6 +171,15 @@ def require_app(caller: CallerDep) -> Caller:
 
 
 # permissions ------------------------------------------------------------------------------
+def at_least(role: str, minimum: str) -> bool:
+    return ROLES.index(role) >= ROLES.index(minimum)
+
+
+def permission_flags(role: str) -> dict[str, bool]:
+    """GitHub's ``permissions`` object for a role: each collaborator permission it includes."""
+    return {permission: at_least(role, needed) for permission, needed in ROLE_OF_PERMISSION.items()}
+
+
 def role_of(sim: Sim, repo: Doc, user: Doc | None) -> str:
     """admin, maintain, write, triage, read (anyone, repos are public) for a person."""
     if user is None:
@@ -182,7 +191,7 @@ def role_of(sim: Sim, repo: Doc, user: Doc | None) -> str:
     collab = sim.store.first("collaborator", repo_id=repo["id"], user_id=user["id"])
     if collab is None:
         return "read"
-    return _ROLE_OF_PERMISSION[collab["permission"]]
+    return ROLE_OF_PERMISSION[collab["permission"]]
 
 
 def caller_role(sim: Sim, repo: Doc, caller: Caller) -> str:
@@ -193,9 +202,14 @@ def caller_role(sim: Sim, repo: Doc, caller: Caller) -> str:
     return "read"
 
 
+def has_role(sim: Sim, repo: Doc, caller: Caller, minimum: str) -> bool:
+    """Whether the caller has at least ``minimum`` (one of :data:`ROLES`) on the repo."""
+    return at_least(caller_role(sim, repo, caller), minimum)
+
+
 def require_role(sim: Sim, repo: Doc, caller: Caller, minimum: str) -> None:
     """403 unless the caller has at least ``minimum`` (one of :data:`ROLES`) on the repo."""
-    if ROLES.index(caller_role(sim, repo, caller)) < ROLES.index(minimum):
+    if not has_role(sim, repo, caller, minimum):
         raise GitHubError(
             403,
             "Must have push access to repository"
@@ -204,18 +218,17 @@ def require_role(sim: Sim, repo: Doc, caller: Caller, minimum: str) -> None:
         )
 
 
-def may_push(sim: Sim, authorization: str | None, owner: str, name: str) -> bool:
-    """For git over HTTP: may this Authorization header push to owner/name?"""
-    repo = sim.find_repo(owner, name)
-    if repo is None:
-        return False
-    try:
-        caller = resolve(sim, authorization)
-    except GitHubError:
-        return False
-    if caller.kind == "anonymous" or caller.kind == "app":
-        return False
-    return ROLES.index(caller_role(sim, repo, caller)) >= ROLES.index("write")
+def comment_to_change(
+    sim: Sim, owner: str, name: str, kind: str, comment_id: int, caller: Caller
+) -> tuple[Doc, Doc]:
+    """A ``comment`` or ``review_comment`` of owner/name and the user editing or deleting it,
+    who wrote it or may push to the repository; 404 or 403 otherwise."""
+    repo = sim.repo_or_404(owner, name)
+    comment = sim.in_repo_or_404(kind, repo, comment_id)
+    assert caller.user is not None
+    if comment["user_id"] != caller.user["id"]:
+        require_role(sim, repo, caller, "write")
+    return comment, caller.user
 
 
 AppDep = Annotated[Caller, Depends(require_app)]

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
-from ghsim.auth import ROLES, Caller, caller_role, resolve
+from ghsim.auth import Caller, has_role, resolve
 from ghsim.errors import GitHubError
 from ghsim.git_refs import list_refs
 from ghsim.push_events import after_push
@@ -46,7 +46,7 @@ def _authorize(sim: Sim, repo: Doc, header: str | None, push: bool) -> Caller | 
         return _unauthorized()
     if push and caller.kind == "anonymous":
         return _unauthorized()
-    if ROLES.index(caller_role(sim, repo, caller)) < ROLES.index(needed):
+    if not has_role(sim, repo, caller, needed):
         if repo.get("private") and not push:
             return Response("Repository not found.\n", 404)
         login = caller.login or "anonymous"
@@ -100,7 +100,7 @@ def _parse_cgi_headers(raw: bytes) -> tuple[int, dict[str, str]]:
     "/{owner}/{name}.git/{path:path}", methods=["GET", "POST"], include_in_schema=False
 )
 async def git_smart_http(owner: str, name: str, path: str, request: Request) -> Response:
-    sim = get_sim(request)
+    sim = await get_sim(request)
     repo = sim.find_repo(owner, name)
     if repo is None:
         return Response("Repository not found.\n", 404)

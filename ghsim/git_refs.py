@@ -6,6 +6,7 @@ import subprocess
 from dataclasses import dataclass
 
 ZERO_SHA = "0" * 40
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _SEP = "\x1f"
 _COMMIT_FORMAT = _SEP.join(["%H", "%T", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%B"])
 
@@ -24,13 +25,34 @@ class Commit:
     message: str
 
 
-def git(git_dir: str, *args: str, input_bytes: bytes | None = None) -> bytes:
-    result = subprocess.run(
-        ["git", "--git-dir", git_dir, *args], input=input_bytes, capture_output=True, check=False
+def run_git(
+    git_dir: str,
+    *args: str,
+    input_bytes: bytes | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["git", "--git-dir", git_dir, *args],
+        input=input_bytes,
+        env=env,
+        capture_output=True,
+        check=False,
     )
+
+
+def git(
+    git_dir: str, *args: str, input_bytes: bytes | None = None, env: dict[str, str] | None = None
+) -> bytes:
+    """The output of a git command that must succeed (RuntimeError with its stderr if not)."""
+    result = run_git(git_dir, *args, input_bytes=input_bytes, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)}: {result.stderr.decode(errors='replace')}")
     return result.stdout
+
+
+def git_succeeds(git_dir: str, *args: str) -> bool:
+    """Whether a git command that answers with its exit status (a check) says yes."""
+    return run_git(git_dir, *args).returncode == 0
 
 
 def list_refs(git_dir: str) -> dict[str, str]:
@@ -41,15 +63,20 @@ def list_refs(git_dir: str) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in out.splitlines() if line)
 
 
+def branches(git_dir: str) -> dict[str, str]:
+    """Branch name (without ``refs/heads/``) to the commit it points at."""
+    return {
+        ref.removeprefix("refs/heads/"): sha
+        for ref, sha in list_refs(git_dir).items()
+        if ref.startswith("refs/heads/")
+    }
+
+
 def resolve_commit(git_dir: str, ref: str) -> str | None:
     """The commit sha a sha, branch or tag names, or None."""
     if ref.startswith("-"):
         return None
-    result = subprocess.run(
-        ["git", "--git-dir", git_dir, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-        capture_output=True,
-        check=False,
-    )
+    result = run_git(git_dir, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     return result.stdout.decode().strip() or None if result.returncode == 0 else None
 
 
@@ -81,17 +108,12 @@ def commits_between(git_dir: str, before: str, after: str, limit: int = 20) -> l
 
 
 def is_ancestor(git_dir: str, ancestor: str, descendant: str) -> bool:
-    result = subprocess.run(
-        ["git", "--git-dir", git_dir, "merge-base", "--is-ancestor", ancestor, descendant],
-        capture_output=True,
-        check=False,
-    )
-    return result.returncode == 0
+    return git_succeeds(git_dir, "merge-base", "--is-ancestor", ancestor, descendant)
 
 
 def changed_files(git_dir: str, commit: Commit) -> tuple[list[str], list[str], list[str]]:
     """(added, removed, modified) paths of a commit against its first parent."""
-    base = commit.parents[0] if commit.parents else "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    base = commit.parents[0] if commit.parents else EMPTY_TREE
     out = git(
         git_dir, "diff-tree", "-r", "--no-commit-id", "--name-status", base, commit.sha
     ).decode()

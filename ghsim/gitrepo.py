@@ -7,9 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ghsim.git_refs import git
-
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+from ghsim.git_refs import ZERO_SHA, git, run_git
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,15 @@ def init_bare(git_dir: str, default_branch: str) -> None:
     git(git_dir, "config", "http.receivepack", "true")
 
 
+def commit_tree(
+    git_dir: str, tree: str, parents: list[str], message: str, name: str, email: str
+) -> str:
+    """A new commit of ``tree`` by ``name <email>`` (no ref moves); returns its sha."""
+    parent_args = [arg for parent in parents for arg in ("-p", parent)]
+    env = _identity_env(name, email)
+    return git(git_dir, "commit-tree", tree, *parent_args, "-m", message, env=env).decode().strip()
+
+
 def commit_files(
     git_dir: str, branch: str, files: dict[str, bytes], message: str, name: str, email: str
 ) -> str:
@@ -62,16 +69,7 @@ def commit_files(
         blob = git(git_dir, "hash-object", "-w", "--stdin", input_bytes=content).decode().strip()
         lines.append(f"100644 blob {blob}\t{path}")
     tree = git(git_dir, "mktree", input_bytes=("\n".join(lines) + "\n").encode()).decode()
-    sha = (
-        subprocess.run(
-            ["git", "--git-dir", git_dir, "commit-tree", tree.strip(), "-m", message],
-            env=_identity_env(name, email),
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .strip()
-    )
+    sha = commit_tree(git_dir, tree.strip(), [], message, name, email)
     git(git_dir, "update-ref", f"refs/heads/{branch}", sha)
     return sha
 
@@ -190,47 +188,24 @@ def _blob_sha(git_dir: str, commit: str, path: str) -> str:
     try:
         return git(git_dir, "rev-parse", f"{commit}:{path}").decode().strip()
     except RuntimeError:
-        return "0" * 40
+        return ZERO_SHA
+
+
+def merge_tree(git_dir: str, base: str, head: str) -> str | None:
+    """The tree of ``head`` merged into ``base``, or None when they conflict."""
+    result = run_git(git_dir, "merge-tree", "--write-tree", base, head)
+    if result.returncode != 0:
+        return None
+    return result.stdout.decode().split("\n", 1)[0].strip()
 
 
 def merge(git_dir: str, base: str, head: str, message: str, name: str, email: str) -> str | None:
     """A merge commit of ``head`` into ``base`` (not moving any ref); None on conflicts."""
-    result = subprocess.run(
-        ["git", "--git-dir", git_dir, "merge-tree", "--write-tree", base, head],
-        capture_output=True,
-        check=False,
-    )
-    if result.returncode != 0:
+    tree = merge_tree(git_dir, base, head)
+    if tree is None:
         return None
-    tree = result.stdout.decode().split("\n", 1)[0].strip()
-    return (
-        subprocess.run(
-            [
-                "git",
-                "--git-dir",
-                git_dir,
-                "commit-tree",
-                tree,
-                "-p",
-                base,
-                "-p",
-                head,
-                "-m",
-                message,
-            ],
-            env=_identity_env(name, email),
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .strip()
-    )
+    return commit_tree(git_dir, tree, [base, head], message, name, email)
 
 
 def mergeable(git_dir: str, base: str, head: str) -> bool:
-    result = subprocess.run(
-        ["git", "--git-dir", git_dir, "merge-tree", "--write-tree", base, head],
-        capture_output=True,
-        check=False,
-    )
-    return result.returncode == 0
+    return merge_tree(git_dir, base, head) is not None

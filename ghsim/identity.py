@@ -10,6 +10,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 APP_SLUG = "issue-pilot"
 APP_NAME = "Issue Pilot"
@@ -63,6 +64,7 @@ def load_or_create(data_dir: Path, api_url: str) -> tuple[AppIdentity, bool]:
     data_dir.mkdir(parents=True, exist_ok=True)
     pem_path, json_path = data_dir / "app.pem", data_dir / "app.json"
     created = not (pem_path.exists() and json_path.exists())
+    key: PrivateKeyTypes
     if created:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(
@@ -82,12 +84,15 @@ def load_or_create(data_dir: Path, api_url: str) -> tuple[AppIdentity, bool]:
     else:
         info = json.loads(json_path.read_text())
         pem = pem_path.read_text()
+        # ghsim wrote this key itself; checking it again would cost 40 ms of every start.
+        key = serialization.load_pem_private_key(
+            pem.encode(), password=None, unsafe_skip_rsa_key_validation=True
+        )
     # api_url follows the current host/port, so it is rewritten on every start.
     info["api_url"] = api_url
     json_path.write_text(json.dumps(info, indent=2) + "\n")
-    private = serialization.load_pem_private_key(pem.encode(), password=None)
     public_pem = (
-        private.public_key()
+        key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )

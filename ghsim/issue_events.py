@@ -30,14 +30,10 @@ def announce(sim: Sim, issue: Doc, action: str, sender: Doc, **extra: Any) -> No
     sim.webhooks.emit("pull_request", payload, repo["full_name"], sender)
 
 
-def find_label(sim: Sim, repo_id: int, name: str) -> Doc | None:
-    return sim.store.first("label", repo_id=repo_id, name_lower=name.lower())
-
-
 def ensure_label(sim: Sim, repo_id: int, name: str) -> Doc:
     """The repository label, created (grey) when an issue is first given it, as GitHub does."""
     with sim.store.transaction():
-        label = find_label(sim, repo_id, name)
+        label = sim.find_label(repo_id, name)
         if label is None:
             label = sim.store.insert(
                 "label",
@@ -66,7 +62,7 @@ def set_labels(sim: Sim, issue: Doc, names: list[str], sender: Doc) -> Doc:
     ser = PullSerializer(sim)
     for key, name in old.items():
         if key not in new:
-            gone = find_label(sim, issue["repo_id"], name)
+            gone = sim.find_label(issue["repo_id"], name)
             if gone is not None:
                 announce(sim, issue, "unlabeled", sender, label=ser.label(gone))
     for key, label in new.items():

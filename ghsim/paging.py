@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
+
+from ghsim.store import Doc, Store
 
 T = TypeVar("T")
 
 
 def paginate(request: Request, response: Response, items: list[T]) -> list[T]:
     """The requested page of ``items``; sets ``Link`` (first, prev, next, last) as GitHub."""
+    per_page, page = _page_of(request)
+    _link(request, response, per_page, page, len(items))
+    return items[(page - 1) * per_page : page * per_page]
+
+
+def paginate_query(
+    request: Request, response: Response, store: Store, kind: str, order: str = "id", **filters: Any
+) -> list[Doc]:
+    """:func:`paginate` over ``store.query(kind, order, **filters)``, reading only the page."""
+    per_page, page = _page_of(request)
+    total, items = store.page(kind, order, per_page, (page - 1) * per_page, **filters)
+    _link(request, response, per_page, page, total)
+    return items
+
+
+def _page_of(request: Request) -> tuple[int, int]:
+    """``per_page`` (1 to 100, default 30) and ``page`` (from 1) of the query string."""
     try:
         per_page = max(1, min(100, int(request.query_params.get("per_page", 30))))
         page = max(1, int(request.query_params.get("page", 1)))
     except ValueError:
         per_page, page = 30, 1
-    last = max(1, -(-len(items) // per_page))
+    return per_page, page
+
+
+def _link(request: Request, response: Response, per_page: int, page: int, total: int) -> None:
+    last = max(1, -(-total // per_page))
     links = []
     url = request.url
 
@@ -30,4 +54,14 @@ def paginate(request: Request, response: Response, items: list[T]) -> list[T]:
         links += [link(page + 1, "next"), link(last, "last")]
     if links:
         response.headers["Link"] = ", ".join(links)
-    return items[(page - 1) * per_page : page * per_page]
+
+
+def paginate_counted(
+    request: Request,
+    response: Response,
+    key: str,
+    items: list[T],
+    shape: Callable[[T], dict[str, Any]],
+) -> dict[str, Any]:
+    """GitHub's ``{"total_count": n, key: [...]}`` lists (check runs, workflow runs...)."""
+    return {"total_count": len(items), key: [shape(x) for x in paginate(request, response, items)]}

@@ -20,7 +20,7 @@ from ghsim.git_refs import (
 )
 from ghsim.pull_sync import synchronize_pulls
 from ghsim.serialize import Serializer
-from ghsim.sim import Sim, now_iso
+from ghsim.sim import Sim, noreply_email, now_iso
 from ghsim.store import Doc
 
 log = logging.getLogger("ghsim.push")
@@ -60,7 +60,7 @@ def _push_repository(sim: Sim, repo: Doc) -> dict[str, Any]:
     owner = out["owner"]
     out["owner"] = {
         "name": owner["login"],
-        "email": f"{owner['id']}+{owner['login']}@users.noreply.github.com",
+        "email": noreply_email(owner),
         **owner,
     }
     return out
@@ -123,10 +123,7 @@ def _emit_ref_change(sim: Sim, repo: Doc, user: Doc, ref: str, old: str, new: st
         else f"{html}/compare/{old[:12]}...{new[:12]}"
     )
     full_repo = _push_repository(sim, repo)
-    pusher = {
-        "name": user["login"],
-        "email": f"{user['id']}+{user['login']}@users.noreply.github.com",
-    }
+    pusher = {"name": user["login"], "email": noreply_email(user)}
     sim.webhooks.emit(
         "push",
         {

@@ -7,22 +7,14 @@ schema requires on top (``rest=True``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections import Counter
+from typing import Any
 
+from ghsim.auth import permission_flags
 from ghsim.identity import APP_EVENTS, APP_PERMISSIONS
+from ghsim.sim import Sim, node_id
 from ghsim.store import Doc
 
-if TYPE_CHECKING:
-    from ghsim.sim import Sim
-
-_ROLES = ["read", "triage", "write", "maintain", "admin"]
-_PERMISSION_LEVELS = {
-    "admin": "admin",
-    "maintain": "maintain",
-    "push": "write",
-    "triage": "triage",
-    "pull": "read",
-}
 REACTIONS = ["+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes"]
 EPOCH = "2024-01-01T00:00:00Z"
 
@@ -32,10 +24,9 @@ class Serializer:
         self.sim = sim
         self.api = sim.config.api_url
         self.web = sim.config.base_url
+        self._reactions: dict[tuple[str, int], list[Doc]] = {}
 
     def node(self, type_name: str, doc_id: int) -> str:
-        from ghsim.sim import node_id
-
         return node_id(type_name, doc_id)
 
     # people -------------------------------------------------------------------------------
@@ -67,7 +58,7 @@ class Serializer:
         return None if user_id is None else self.user(self.sim.user(user_id))
 
     def public_user(self, user: Doc) -> dict[str, Any]:
-        repos = len(self.sim.store.query("repo", owner_id=user["id"]))
+        repos = self.sim.store.count("repo", owner_id=user["id"])
         return {
             **self.user(user),
             "name": user.get("name"),
@@ -110,7 +101,7 @@ class Serializer:
         full = repo["full_name"]
         url = f"{self.api}/repos/{full}"
         html = f"{self.web}/{full}"
-        open_issues = len(self.sim.store.query("issue", repo_id=repo["id"], state="open"))
+        open_issues = self.sim.store.count("issue", repo_id=repo["id"], state="open")
         out: dict[str, Any] = {
             "id": repo["id"],
             "node_id": self.node("Repository", repo["id"]),
@@ -167,10 +158,8 @@ class Serializer:
                 allow_squash_merge=True,
                 allow_rebase_merge=True,
                 delete_branch_on_merge=False,
-                permissions={
-                    name: _ROLES.index(role) >= _ROLES.index(level)
-                    for name, level in _PERMISSION_LEVELS.items()
-                },
+                # A repository lists them strongest first.
+                permissions=dict(reversed(permission_flags(role).items())),
             )
         return out
 
@@ -244,10 +233,24 @@ class Serializer:
             out.update(archived_at=None, archived_by=None)
         return out
 
+    def prefetch_reactions(self, subject: str, subject_ids: list[int]) -> None:
+        """Read the reactions of many subjects in one query, for a list about to be shaped;
+        :meth:`reaction_rollup` uses each subject's once."""
+        found: dict[int, list[Doc]] = {subject_id: [] for subject_id in subject_ids}
+        for reaction in self.sim.store.query("reaction", subject=subject, subject_id=subject_ids):
+            found[reaction["subject_id"]].append(reaction)
+        self._reactions.update({(subject, key): value for key, value in found.items()})
+
     def reaction_rollup(self, subject: str, subject_id: int, url: str) -> dict[str, Any]:
-        found = self.sim.store.query("reaction", subject=subject, subject_id=subject_id)
-        counts = {c: sum(1 for r in found if r["content"] == c) for c in REACTIONS}
-        return {"url": f"{url}/reactions", "total_count": len(found), **counts}
+        found = self._reactions.pop((subject, subject_id), None)
+        if found is None:
+            found = self.sim.store.query("reaction", subject=subject, subject_id=subject_id)
+        counts = Counter(r["content"] for r in found)
+        return {
+            "url": f"{url}/reactions",
+            "total_count": len(found),
+            **{content: counts[content] for content in REACTIONS},
+        }
 
     def reaction(self, reaction: Doc) -> dict[str, Any]:
         return {

@@ -10,19 +10,15 @@ from ghsim.store import Doc
 
 class IssueSerializer(Serializer):
     def labels_of(self, repo_id: int, names: list[str], rest: bool = False) -> list[Any]:
-        out = []
-        for name in names:
-            label = self.sim.store.first("label", repo_id=repo_id, name_lower=name.lower())
-            if label is not None:
-                out.append(self.label(label, rest))
-        return out
+        found = (self.sim.find_label(repo_id, name) for name in names)
+        return [self.label(label, rest) for label in found if label is not None]
 
     def issue(self, issue: Doc, rest: bool = False) -> dict[str, Any]:
         repo = self.sim.repo(issue["repo_id"])
         full, number = repo["full_name"], issue["number"]
         url = f"{self.api}/repos/{full}/issues/{number}"
         assignees = [self.user(self.sim.user(u)) for u in issue.get("assignee_ids", [])]
-        comments = len(self.sim.store.query("comment", issue_id=issue["id"]))
+        comments = self.sim.store.count("comment", issue_id=issue["id"])
         out: dict[str, Any] = {
             "url": url,
             "repository_url": f"{self.api}/repos/{full}",
@@ -72,6 +68,11 @@ class IssueSerializer(Serializer):
                 closed_by=None if closed_by is None else self.user(self.sim.user(closed_by)),
             )
         return out
+
+    def comments(self, comments: list[Doc], rest: bool = False) -> list[dict[str, Any]]:
+        """Many comments, their reactions read in one query."""
+        self.prefetch_reactions("comment", [c["id"] for c in comments])
+        return [self.comment(c, rest) for c in comments]
 
     def comment(self, comment: Doc, rest: bool = False) -> dict[str, Any]:
         repo = self.sim.repo(comment["repo_id"])

@@ -126,8 +126,8 @@ class PullSerializer(IssueSerializer):
             "rebaseable": can_merge if is_open else None,
             "mergeable_state": state,
             "merged_by": self.user_by_id(pull.get("merged_by_id")),
-            "comments": len(self.sim.store.query("comment", issue_id=pull["issue_id"])),
-            "review_comments": len(self.sim.store.query("review_comment", pull_id=pull["id"])),
+            "comments": self.sim.store.count("comment", issue_id=pull["issue_id"]),
+            "review_comments": self.sim.store.count("review_comment", pull_id=pull["id"]),
             "maintainer_can_modify": False,
             "commits": commits,
             "additions": sum(f.additions for f in files),
@@ -171,6 +171,11 @@ class PullSerializer(IssueSerializer):
             "_links": {"html": {"href": html}, "pull_request": {"href": pull_url}},
         }
         return out
+
+    def review_comments(self, comments: list[Doc], rest: bool = False) -> list[dict[str, Any]]:
+        """Many review comments, their reactions read in one query."""
+        self.prefetch_reactions("review_comment", [c["id"] for c in comments])
+        return [self.review_comment(c, rest) for c in comments]
 
     def review_comment(self, comment: Doc, rest: bool = False) -> dict[str, Any]:
         repo = self.sim.repo(comment["repo_id"])

@@ -34,7 +34,10 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # One line per webhook POST drowns the log; deliveries are listed by the API instead.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+    # ghsim serves no websockets: "none" spares importing a websockets implementation.
+    uvicorn.run(
+        create_app(config), host=host, port=port, log_level="warning", access_log=False, ws="none"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,11 +18,11 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from ghsim.store import Doc
 
 if TYPE_CHECKING:
+    import httpx
+
     from ghsim.sim import Sim
 
 log = logging.getLogger("ghsim.webhooks")
@@ -145,7 +145,6 @@ class Webhooks:
     async def start(self) -> None:
         """Start delivering, resuming deliveries a previous run left pending."""
         self._loop = asyncio.get_running_loop()
-        self._client = httpx.AsyncClient(timeout=10.0)
         with self._order_lock:
             for delivery in self._sim.store.query("delivery", status="pending"):
                 self._schedule(delivery)
@@ -158,6 +157,7 @@ class Webhooks:
         self._queues.clear()
         if self._client is not None:
             await self._client.aclose()
+            self._client = None
         self._loop = None
 
     def _schedule(self, delivery: Doc) -> None:
@@ -202,14 +202,24 @@ class Webhooks:
             delay = min(delay * 2, config.webhook_retry_max_delay)
         self._sim.store.update("delivery", delivery_id, {"status": "failed"})
 
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx  # a fifth of a second of start-up that only deliveries need
+
+            self._client = httpx.AsyncClient(timeout=10.0)
+        return self._client
+
     async def _attempt(self, delivery: Doc) -> bool:
         """Post once and record it; True when no retry should follow."""
-        assert self._client is not None and self._sim.config.webhook_url
+        import httpx
+
+        assert self._sim.config.webhook_url
+        client = self._http()
         headers = self.headers(delivery)
         started = time.monotonic()
         attempt: Doc = {"at": _now(), "status_code": 0, "response_body": "", "headers": {}}
         try:
-            response = await self._client.post(
+            response = await client.post(
                 self._sim.config.webhook_url, content=delivery["body"].encode(), headers=headers
             )
             attempt.update(

@@ -125,5 +125,6 @@ ensure_redis
 ensure_docker
 ensure_sandbox_image
 write_env
-(cd "$ROOT" && uv sync --frozen -q)
+# Precompiled: a start-up without bytecode spends most of a second compiling dependencies.
+(cd "$ROOT" && uv sync --frozen -q --compile-bytecode)
 log "ready: redis :$REDIS_PORT, docker $DOCKER_URL, image $SANDBOX_IMAGE"

@@ -138,8 +138,6 @@ class GhsimProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         # githubkit namespaces hold their client weakly; keep clients alive for chained calls.
         self._clients: list[GitHub[Any]] = []
-        # githubkit namespaces hold their client weakly; keep clients alive for chained calls.
-        self._clients: list[GitHub[Any]] = []
 
     @property
     def base_url(self) -> str:

@@ -18,6 +18,20 @@ from tests.sim_process import (
 )
 
 
+def clone_and_commit(
+    sim: Ghsim, repo: str, tmp_path: Path, branch: str | None, files: dict[str, str], message: str
+) -> Path:
+    """An anonymous clone of ``repo`` with one commit of ``files`` (on a new ``branch``)."""
+    run_git(tmp_path, "clone", "-q", sim.git_url(repo), "clone")
+    work = tmp_path / "clone"
+    if branch is not None:
+        run_git(work, "checkout", "-qb", branch)
+    write_files(work, files)
+    run_git(work, "add", ".")
+    run_git(work, "commit", "-qm", message)
+    return work
+
+
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[WebhookReceiver]:
     with WebhookReceiver().running() as hooks:
@@ -69,11 +83,8 @@ def test_anonymous_clone_of_public_repo(sim: Ghsim, pushed_repo: str, tmp_path: 
 def test_push_without_rights_is_refused_with_403(
     sim: Ghsim, pushed_repo: str, tmp_path: Path
 ) -> None:
-    run_git(tmp_path, "clone", "-q", sim.git_url(pushed_repo), "clone")
-    work = tmp_path / "clone"
-    write_files(work, {"bob.txt": "bob was here\n"})
-    run_git(work, "add", ".")
-    run_git(work, "commit", "-qm", "Bob's change")
+    files = {"bob.txt": "bob was here\n"}
+    work = clone_and_commit(sim, pushed_repo, tmp_path, None, files, "Bob's change")
     result = run_git(work, "push", sim.git_url(pushed_repo, "ghp_sim_bob"), "main", check=False)
     assert result.returncode != 0
     assert "403" in result.stderr
@@ -86,12 +97,8 @@ def test_push_without_rights_is_refused_with_403(
 
 def test_collaborator_with_write_may_push(sim: Ghsim, pushed_repo: str, tmp_path: Path) -> None:
     sim.person("alice").rest.repos.add_collaborator("alice", "hello", "carol", permission="push")
-    run_git(tmp_path, "clone", "-q", sim.git_url(pushed_repo), "clone")
-    work = tmp_path / "clone"
-    run_git(work, "checkout", "-qb", "carol-branch")
-    write_files(work, {"carol.txt": "hi\n"})
-    run_git(work, "add", ".")
-    run_git(work, "commit", "-qm", "Carol's change")
+    files = {"carol.txt": "hi\n"}
+    work = clone_and_commit(sim, pushed_repo, tmp_path, "carol-branch", files, "Carol's change")
     run_git(work, "push", sim.git_url(pushed_repo, "ghp_sim_carol"), "carol-branch")
 
 
@@ -101,12 +108,8 @@ def test_push_with_installation_token(
     app = sim.app_client()
     installation = app.rest.apps.get_repo_installation("alice", "hello").parsed_data
     token = app.rest.apps.create_installation_access_token(installation.id).parsed_data.token
-    run_git(tmp_path, "clone", "-q", sim.git_url(pushed_repo), "clone")
-    work = tmp_path / "clone"
-    run_git(work, "checkout", "-qb", "pilot/issue-1-demo")
-    write_files(work, {"bot.txt": "made by the bot\n"})
-    run_git(work, "add", ".")
-    run_git(work, "commit", "-qm", "Bot change")
+    files = {"bot.txt": "made by the bot\n"}
+    work = clone_and_commit(sim, pushed_repo, tmp_path, "pilot/issue-1-demo", files, "Bot change")
     mark = len(receiver.deliveries)
     run_git(work, "push", sim.git_url(pushed_repo, token, "x-access-token"), "pilot/issue-1-demo")
     push = receiver.event(

@@ -45,6 +45,26 @@ def test_people_tokens_and_errors(ghsim: Ghsim) -> None:
     assert int(ok.headers["X-RateLimit-Remaining"]) < int(ok.headers["X-RateLimit-Limit"])
 
 
+def test_bodies_are_json_whatever_their_content_type(ghsim: Ghsim) -> None:
+    """``curl -d`` sends a form Content-Type and some clients none; GitHub reads JSON anyway."""
+    owner, name = unique("curl"), unique("repo")
+    token = {"Authorization": f"token ghp_sim_{owner}"}
+    form = {**token, "Content-Type": "application/x-www-form-urlencoded"}
+    body = f'{{"name":"{name}","description":"from curl"}}'
+    created = httpx.post(f"{ghsim.api_url}user/repos", content=body, headers=form)
+    assert created.status_code == 201, created.text
+    assert created.json()["full_name"] == f"{owner}/{name}"
+    assert created.json()["description"] == "from curl"
+    untyped = httpx.post(
+        f"{ghsim.api_url}repos/{owner}/{name}/issues", content=b'{"title":"No type"}', headers=token
+    )
+    assert "content-type" not in untyped.request.headers
+    assert untyped.status_code == 201, untyped.text
+    assert untyped.json()["title"] == "No type"
+    broken = httpx.post(f"{ghsim.api_url}user/repos", content="name=x", headers=form)
+    assert broken.status_code == 422
+
+
 def test_app_jwt_installation_and_tokens(ghsim: Ghsim) -> None:
     app = ghsim.app()
     info = ghsim.app_info

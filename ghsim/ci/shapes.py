@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ghsim.ci.records import ACTIONS_APP
+from ghsim.ci.records import ACTIONS_APP, latest_check_runs
 from ghsim.serialize import EPOCH, Serializer
 from ghsim.serialize_pulls import PullSerializer
 from ghsim.store import Doc
@@ -119,8 +119,6 @@ class CIShapes:
             "updated_at": suite["updated_at"],
         }
         if rest:
-            from ghsim.ci.records import latest_check_runs
-
             out.update(
                 repository=self.minimal_repository(suite["repo_id"]),
                 head_commit=suite["head_commit"],

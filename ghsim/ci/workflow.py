@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 SUPPORTED_EVENTS = ("push", "pull_request")
 DEFAULT_TIMEOUT_MINUTES = 360.0
 
@@ -174,6 +172,8 @@ def _job(key: str, raw: Any) -> Job:
 
 def parse_workflow(path: str, text: str) -> Workflow:
     """Parse one workflow file; raise WorkflowError saying what is wrong."""
+    import yaml  # only pushes with workflows need it, start-up does not
+
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -5,24 +5,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
-from ghsim.auth import Caller, require_actor, require_role
+from ghsim.auth import ActorDep, require_role
 from ghsim.ci import service_for
 from ghsim.ci.events import CIEvents
 from ghsim.ci.logs import log_path
 from ghsim.ci.records import latest_jobs
-from ghsim.errors import GitHubError, not_found
-from ghsim.paging import paginate
-from ghsim.sim import Sim, get_sim
-from ghsim.store import Doc
+from ghsim.errors import GitHubError
+from ghsim.paging import paginate_counted
+from ghsim.sim import Sim, SimDep
 
 router = APIRouter()
-SimDep = Annotated[Sim, Depends(get_sim)]
-ActorDep = Annotated[Caller, Depends(require_actor)]
 # Plain-text log URLs are signed and short-lived, like the storage URLs GitHub redirects to.
 LOG_URL_SECONDS = 60
 _CONCLUSIONS = {
@@ -38,20 +35,6 @@ _CONCLUSIONS = {
 }
 
 
-def _run_or_404(sim: Sim, repo: Doc, run_id: int) -> Doc:
-    run = sim.store.get("workflow_run", run_id)
-    if run is None or run["repo_id"] != repo["id"]:
-        raise not_found()
-    return run
-
-
-def _job_or_404(sim: Sim, repo: Doc, job_id: int) -> Doc:
-    job = sim.store.get("workflow_job", job_id)
-    if job is None or job["repo_id"] != repo["id"]:
-        raise not_found()
-    return job
-
-
 def _log_signature(sim: Sim, job_id: int, expires: int) -> str:
     key = sim.identity.webhook_secret.encode()
     return hmac.new(key, f"job-log:{job_id}:{expires}".encode(), hashlib.sha256).hexdigest()
@@ -63,7 +46,7 @@ def list_runs(
 ) -> dict[str, Any]:
     found = sim.repo_or_404(owner, repo)
     query = request.query_params
-    filters = {key: query[key] for key in ("event", "head_sha") if query.get(key)}
+    filters: dict[str, Any] = {key: query[key] for key in ("event", "head_sha") if query.get(key)}
     if query.get("branch"):
         filters["head_branch"] = query["branch"]
     runs = sim.store.query("workflow_run", order="-id", repo_id=found["id"], **filters)
@@ -75,15 +58,12 @@ def list_runs(
         login = query["actor"].lower()
         runs = [r for r in runs if sim.user(r["actor_id"])["login"].lower() == login]
     shapes = CIEvents(sim).runs
-    return {
-        "total_count": len(runs),
-        "workflow_runs": [shapes.workflow_run(r) for r in paginate(request, response, runs)],
-    }
+    return paginate_counted(request, response, "workflow_runs", runs, shapes.workflow_run)
 
 
 @router.get("/repos/{owner}/{repo}/actions/runs/{run_id}")
 def get_run(owner: str, repo: str, run_id: int, sim: SimDep) -> dict[str, Any]:
-    run = _run_or_404(sim, sim.repo_or_404(owner, repo), run_id)
+    run = sim.in_repo_or_404("workflow_run", sim.repo_or_404(owner, repo), run_id)
     return CIEvents(sim).runs.workflow_run(run)
 
 
@@ -91,28 +71,24 @@ def get_run(owner: str, repo: str, run_id: int, sim: SimDep) -> dict[str, Any]:
 def list_jobs(
     owner: str, repo: str, run_id: int, request: Request, response: Response, sim: SimDep
 ) -> dict[str, Any]:
-    run = _run_or_404(sim, sim.repo_or_404(owner, repo), run_id)
+    run = sim.in_repo_or_404("workflow_run", sim.repo_or_404(owner, repo), run_id)
     if request.query_params.get("filter", "latest") == "all":
         jobs = sim.store.query("workflow_job", run_id=run["id"])
     else:
         jobs = latest_jobs(sim.store, run["id"])
-    shapes = CIEvents(sim).runs
-    return {
-        "total_count": len(jobs),
-        "jobs": [shapes.job(j) for j in paginate(request, response, jobs)],
-    }
+    return paginate_counted(request, response, "jobs", jobs, CIEvents(sim).runs.job)
 
 
 @router.get("/repos/{owner}/{repo}/actions/jobs/{job_id}")
 def get_job(owner: str, repo: str, job_id: int, sim: SimDep) -> dict[str, Any]:
-    job = _job_or_404(sim, sim.repo_or_404(owner, repo), job_id)
+    job = sim.in_repo_or_404("workflow_job", sim.repo_or_404(owner, repo), job_id)
     return CIEvents(sim).runs.job(job)
 
 
 @router.get("/repos/{owner}/{repo}/actions/jobs/{job_id}/logs")
 def job_logs(owner: str, repo: str, job_id: int, sim: SimDep) -> Response:
     found = sim.repo_or_404(owner, repo)
-    job = _job_or_404(sim, found, job_id)
+    job = sim.in_repo_or_404("workflow_job", found, job_id)
     expires = int(time.time()) + LOG_URL_SECONDS
     signature = _log_signature(sim, job["id"], expires)
     target = (
@@ -127,7 +103,7 @@ def rerun_failed_jobs(
 ) -> dict[str, Any]:
     found = sim.repo_or_404(owner, repo)
     require_role(sim, found, caller, "write")
-    run = _run_or_404(sim, found, run_id)
+    run = sim.in_repo_or_404("workflow_run", found, run_id)
     if run["status"] != "completed":
         raise GitHubError(403, "This workflow run is not completed yet.")
     if all(

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from ghsim.auth import Caller, current_caller
+from ghsim.auth import Caller, CallerDep
 from ghsim.ci.events import CIEvents
 from ghsim.ci.planner import simple_commit
 from ghsim.ci.records import create_check_run, latest_check_runs, refresh_suite, suite_for
-from ghsim.errors import GitHubError, not_found
+from ghsim.errors import GitHubError
 from ghsim.git_refs import read_commit
-from ghsim.paging import paginate
+from ghsim.paging import paginate_counted
 from ghsim.routes.commit_ref import branch_at, commit_sha
-from ghsim.sim import Sim, get_sim, now_iso
+from ghsim.sim import Sim, SimDep, now_iso
 from ghsim.store import Doc
 
 router = APIRouter()
-SimDep = Annotated[Sim, Depends(get_sim)]
-CallerDep = Annotated[Caller, Depends(current_caller)]
 Status = Literal["queued", "in_progress", "completed", "waiting", "requested", "pending"]
 Conclusion = Literal[
     "action_required", "cancelled", "failure", "neutral", "success", "skipped", "stale", "timed_out"
@@ -31,18 +29,6 @@ class Output(BaseModel):
     title: str | None = None
     summary: str | None = None
     text: str | None = None
-
-
-class CheckRunCreate(BaseModel):
-    name: str
-    head_sha: str
-    details_url: str | None = None
-    external_id: str | None = None
-    status: Status | None = None
-    started_at: str | None = None
-    conclusion: Conclusion | None = None
-    completed_at: str | None = None
-    output: Output | None = None
 
 
 class CheckRunUpdate(BaseModel):
@@ -56,6 +42,11 @@ class CheckRunUpdate(BaseModel):
     output: Output | None = None
 
 
+class CheckRunCreate(CheckRunUpdate):
+    name: str
+    head_sha: str
+
+
 def _filtered(runs: list[Doc], request: Request) -> list[Doc]:
     query = request.query_params
     if query.get("check_name"):
@@ -65,7 +56,10 @@ def _filtered(runs: list[Doc], request: Request) -> list[Doc]:
     return runs
 
 
-def _runs_of_suites(sim: Sim, suites: list[Doc], request: Request) -> list[Doc]:
+def _check_runs(
+    sim: Sim, suites: list[Doc], request: Request, response: Response
+) -> dict[str, Any]:
+    """The page of these suites' check runs (newest first) that the query asks for."""
     latest = request.query_params.get("filter", "latest") == "latest"
     runs = [
         run
@@ -76,57 +70,35 @@ def _runs_of_suites(sim: Sim, suites: list[Doc], request: Request) -> list[Doc]:
             else sim.store.query("check_run", suite_id=suite["id"])
         )
     ]
-    return sorted(_filtered(runs, request), key=lambda r: r["id"], reverse=True)
+    runs = sorted(_filtered(runs, request), key=lambda r: r["id"], reverse=True)
+    return paginate_counted(request, response, "check_runs", runs, CIEvents(sim).shapes.check_run)
 
 
-def _suite_or_404(sim: Sim, repo: Doc, suite_id: int) -> Doc:
-    suite = sim.store.get("check_suite", suite_id)
-    if suite is None or suite["repo_id"] != repo["id"]:
-        raise not_found()
-    return suite
-
-
-def _run_or_404(sim: Sim, repo: Doc, run_id: int) -> Doc:
-    run = sim.store.get("check_run", run_id)
-    if run is None or run["repo_id"] != repo["id"]:
-        raise not_found()
-    return run
+def _suites_at(sim: Sim, owner: str, repo: str, ref: str) -> list[Doc]:
+    found = sim.repo_or_404(owner, repo)
+    sha = commit_sha(sim, found, ref)
+    return sim.store.query("check_suite", repo_id=found["id"], head_sha=sha)
 
 
 @router.get("/repos/{owner}/{repo}/commits/{ref:path}/check-suites")
 def list_suites_for_ref(
     owner: str, repo: str, ref: str, request: Request, response: Response, sim: SimDep
 ) -> dict[str, Any]:
-    found = sim.repo_or_404(owner, repo)
-    suites = sim.store.query(
-        "check_suite", repo_id=found["id"], head_sha=commit_sha(sim, found, ref)
-    )
+    suites = _suites_at(sim, owner, repo, ref)
     shapes = CIEvents(sim).shapes
-    return {
-        "total_count": len(suites),
-        "check_suites": [shapes.check_suite(s) for s in paginate(request, response, suites)],
-    }
+    return paginate_counted(request, response, "check_suites", suites, shapes.check_suite)
 
 
 @router.get("/repos/{owner}/{repo}/commits/{ref:path}/check-runs")
 def list_runs_for_ref(
     owner: str, repo: str, ref: str, request: Request, response: Response, sim: SimDep
 ) -> dict[str, Any]:
-    found = sim.repo_or_404(owner, repo)
-    suites = sim.store.query(
-        "check_suite", repo_id=found["id"], head_sha=commit_sha(sim, found, ref)
-    )
-    runs = _runs_of_suites(sim, suites, request)
-    shapes = CIEvents(sim).shapes
-    return {
-        "total_count": len(runs),
-        "check_runs": [shapes.check_run(r) for r in paginate(request, response, runs)],
-    }
+    return _check_runs(sim, _suites_at(sim, owner, repo, ref), request, response)
 
 
 @router.get("/repos/{owner}/{repo}/check-suites/{suite_id}")
 def get_suite(owner: str, repo: str, suite_id: int, sim: SimDep) -> dict[str, Any]:
-    suite = _suite_or_404(sim, sim.repo_or_404(owner, repo), suite_id)
+    suite = sim.in_repo_or_404("check_suite", sim.repo_or_404(owner, repo), suite_id)
     return CIEvents(sim).shapes.check_suite(suite)
 
 
@@ -134,18 +106,13 @@ def get_suite(owner: str, repo: str, suite_id: int, sim: SimDep) -> dict[str, An
 def list_runs_in_suite(
     owner: str, repo: str, suite_id: int, request: Request, response: Response, sim: SimDep
 ) -> dict[str, Any]:
-    suite = _suite_or_404(sim, sim.repo_or_404(owner, repo), suite_id)
-    runs = _runs_of_suites(sim, [suite], request)
-    shapes = CIEvents(sim).shapes
-    return {
-        "total_count": len(runs),
-        "check_runs": [shapes.check_run(r) for r in paginate(request, response, runs)],
-    }
+    suite = sim.in_repo_or_404("check_suite", sim.repo_or_404(owner, repo), suite_id)
+    return _check_runs(sim, [suite], request, response)
 
 
 @router.get("/repos/{owner}/{repo}/check-runs/{run_id}")
 def get_check_run(owner: str, repo: str, run_id: int, sim: SimDep) -> dict[str, Any]:
-    run = _run_or_404(sim, sim.repo_or_404(owner, repo), run_id)
+    run = sim.in_repo_or_404("check_run", sim.repo_or_404(owner, repo), run_id)
     return CIEvents(sim).shapes.check_run(run)
 
 
@@ -211,7 +178,7 @@ def update_run(
     owner: str, repo: str, run_id: int, body: CheckRunUpdate, caller: CallerDep, sim: SimDep
 ) -> dict[str, Any]:
     _require_app_installation(caller)
-    run = _run_or_404(sim, sim.repo_or_404(owner, repo), run_id)
+    run = sim.in_repo_or_404("check_run", sim.repo_or_404(owner, repo), run_id)
     if run["app"] != sim.identity.slug:
         raise GitHubError(
             403,

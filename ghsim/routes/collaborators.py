@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel
 
-from ghsim.auth import ActorDep, CallerDep, require_role, role_of
+from ghsim.auth import ActorDep, CallerDep, permission_flags, require_role, role_of
 from ghsim.errors import GitHubError, not_found
 from ghsim.paging import paginate
 from ghsim.serialize import Serializer
@@ -30,18 +30,7 @@ class CollaboratorAdd(BaseModel):
 
 def _collaborator(sim: Sim, repo: Doc, user: Doc) -> dict[str, Any]:
     role = role_of(sim, repo, user)
-    rank = ["read", "triage", "write", "maintain", "admin"].index(role)
-    return {
-        **Serializer(sim).user(user),
-        "role_name": role,
-        "permissions": {
-            "pull": True,
-            "triage": rank >= 1,
-            "push": rank >= 2,
-            "maintain": rank >= 3,
-            "admin": rank >= 4,
-        },
-    }
+    return {**Serializer(sim).user(user), "role_name": role, "permissions": permission_flags(role)}
 
 
 @router.put("/repos/{owner}/{repo}/collaborators/{username}", status_code=201)

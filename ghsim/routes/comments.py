@@ -7,9 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from ghsim.auth import ROLES, ActorDep, Caller, CallerDep, caller_role
-from ghsim.errors import GitHubError, not_found, validation_failed
-from ghsim.paging import paginate
+from ghsim.auth import ActorDep, CallerDep, comment_to_change
+from ghsim.errors import validation_failed
+from ghsim.paging import paginate, paginate_query
 from ghsim.serialize_issues import IssueSerializer
 from ghsim.sim import Sim, SimDep, now_iso
 from ghsim.store import Doc
@@ -37,21 +37,6 @@ def _announce(sim: Sim, comment: Doc, action: str, sender: Doc, **extra: Any) ->
         repo["full_name"],
         sender,
     )
-
-
-def _comment_or_404(sim: Sim, repo: Doc, comment_id: int) -> Doc:
-    comment = sim.store.get("comment", comment_id)
-    if comment is None or comment["repo_id"] != repo["id"]:
-        raise not_found()
-    return comment
-
-
-def _may_change(sim: Sim, repo: Doc, comment: Doc, caller: Caller) -> None:
-    assert caller.user is not None
-    if comment["user_id"] != caller.user["id"] and ROLES.index(
-        caller_role(sim, repo, caller)
-    ) < ROLES.index("write"):
-        raise GitHubError(403, "Must have push access to repository")
 
 
 @router.post("/repos/{owner}/{repo}/issues/{number}/comments", status_code=201)
@@ -106,8 +91,7 @@ def list_repo_comments(
         comments = [c for c in comments if c["updated_at"] >= since]
     key = "updated_at" if sort == "updated" else "created_at"
     comments.sort(key=lambda c: (c[key], c["id"]), reverse=direction == "desc")
-    ser = IssueSerializer(sim)
-    return [ser.comment(c, rest=True) for c in paginate(request, response, comments)]
+    return IssueSerializer(sim).comments(paginate(request, response, comments), rest=True)
 
 
 @router.get("/repos/{owner}/{repo}/issues/comments/{comment_id}")
@@ -118,7 +102,7 @@ def get_comment(
     sim: SimDep,
     _: CallerDep,
 ) -> dict[str, Any]:
-    comment = _comment_or_404(sim, sim.repo_or_404(owner, repo), comment_id)
+    comment = sim.in_repo_or_404("comment", sim.repo_or_404(owner, repo), comment_id)
     return IssueSerializer(sim).comment(comment, rest=True)
 
 
@@ -131,13 +115,10 @@ def update_comment(
     sim: SimDep,
     caller: ActorDep,
 ) -> dict[str, Any]:
-    found = sim.repo_or_404(owner, repo)
-    comment = _comment_or_404(sim, found, comment_id)
-    _may_change(sim, found, comment, caller)
-    assert caller.user is not None
+    comment, user = comment_to_change(sim, owner, repo, "comment", comment_id, caller)
     previous = comment["body"]
     comment = sim.store.update("comment", comment_id, {"body": body.body, "updated_at": now_iso()})
-    _announce(sim, comment, "edited", caller.user, changes={"body": {"from": previous}})
+    _announce(sim, comment, "edited", user, changes={"body": {"from": previous}})
     return IssueSerializer(sim).comment(comment, rest=True)
 
 
@@ -149,24 +130,10 @@ def delete_comment(
     sim: SimDep,
     caller: ActorDep,
 ) -> Response:
-    found = sim.repo_or_404(owner, repo)
-    comment = _comment_or_404(sim, found, comment_id)
-    _may_change(sim, found, comment, caller)
-    assert caller.user is not None
-    payload_comment = IssueSerializer(sim).comment(comment)
+    comment, user = comment_to_change(sim, owner, repo, "comment", comment_id, caller)
     sim.store.delete("comment", comment_id)
-    issue = sim.store.get("issue", comment["issue_id"])
-    assert issue is not None
-    sim.webhooks.emit(
-        "issue_comment",
-        {
-            "action": "deleted",
-            "issue": IssueSerializer(sim).issue(issue),
-            "comment": payload_comment,
-        },
-        found["full_name"],
-        caller.user,
-    )
+    # The comment still serializes as it was; the issue's comment count has gone down.
+    _announce(sim, comment, "deleted", user)
     return Response(status_code=204)
 
 
@@ -184,8 +151,9 @@ def list_issue_comments(
 ) -> list[dict[str, Any]]:
     found = sim.repo_or_404(owner, repo)
     issue = sim.issue_or_404(found, number)
-    comments = sim.store.query("comment", issue_id=issue["id"])
     if since:
-        comments = [c for c in comments if c["updated_at"] >= since]
-    ser = IssueSerializer(sim)
-    return [ser.comment(c, rest=True) for c in paginate(request, response, comments)]
+        comments = sim.store.query("comment", issue_id=issue["id"])
+        page = paginate(request, response, [c for c in comments if c["updated_at"] >= since])
+    else:
+        page = paginate_query(request, response, sim.store, "comment", issue_id=issue["id"])
+    return IssueSerializer(sim).comments(page, rest=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ghsim.errors import GitHubError
-from ghsim.git_refs import list_refs, resolve_commit
+from ghsim.git_refs import branches, resolve_commit
 from ghsim.sim import Sim
 from ghsim.store import Doc
 
@@ -18,11 +18,7 @@ def commit_sha(sim: Sim, repo: Doc, ref: str) -> str:
 
 def branch_at(sim: Sim, repo: Doc, sha: str) -> str | None:
     """A branch whose tip is this commit, the default branch first."""
-    heads = {
-        ref.removeprefix("refs/heads/"): target
-        for ref, target in list_refs(sim.git_dir(repo)).items()
-        if ref.startswith("refs/heads/")
-    }
+    heads = branches(sim.git_dir(repo))
     if heads.get(repo["default_branch"]) == sha:
         return str(repo["default_branch"])
     return next((name for name, target in sorted(heads.items()) if target == sha), None)

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from ghsim import gitrepo
 from ghsim.auth import CallerDep
 from ghsim.errors import GitHubError, not_found
-from ghsim.git_refs import read_commit, resolve_commit
+from ghsim.git_refs import EMPTY_TREE, read_commit, resolve_commit
 from ghsim.serialize_pulls import PullSerializer
 from ghsim.sim import Sim, SimDep, node_id
 from ghsim.store import Doc
@@ -131,7 +131,7 @@ def commit_json(sim: Sim, repo: Doc, sha: str, with_files: bool = False) -> dict
         ],
     }
     if with_files:
-        base = commit.parents[0] if commit.parents else gitrepo.EMPTY_TREE
+        base = commit.parents[0] if commit.parents else EMPTY_TREE
         files = gitrepo.diff(git_dir, base, sha)
         adds, dels = sum(f.additions for f in files), sum(f.deletions for f in files)
         out["stats"] = {"total": adds + dels, "additions": adds, "deletions": dels}

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from ghsim.auth import AppDep
 from ghsim.errors import not_found
-from ghsim.paging import paginate
+from ghsim.paging import paginate_query
 from ghsim.sim import Sim, SimDep
 from ghsim.store import Doc
 
@@ -56,8 +56,7 @@ def list_deliveries(
     sim: SimDep,
     _: AppDep,
 ) -> list[dict[str, Any]]:
-    deliveries = sim.store.query("delivery", order="-id")
-    return [_item(d) for d in paginate(request, response, deliveries)]
+    return [_item(d) for d in paginate_query(request, response, sim.store, "delivery", order="-id")]
 
 
 @router.get("/app/hook/deliveries/{delivery_id}")

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ghsim import issue_events
-from ghsim.auth import ROLES, CallerDep, caller_role
+from ghsim.auth import CallerDep, has_role
 from ghsim.errors import GitHubError
 from ghsim.sim import SimDep, now_iso, parse_node_id
 
@@ -80,9 +80,7 @@ def graphql(
     repo = sim.repo(pull["repo_id"])
     issue = sim.issue_or_404(repo, pull["number"])
     assert caller.user is not None
-    if issue["user_id"] != caller.user["id"] and ROLES.index(
-        caller_role(sim, repo, caller)
-    ) < ROLES.index("write"):
+    if issue["user_id"] != caller.user["id"] and not has_role(sim, repo, caller, "write"):
         return _error(
             field,
             "FORBIDDEN",

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from ghsim import issue_events
-from ghsim.auth import ROLES, ActorDep, Caller, CallerDep, caller_role
+from ghsim.auth import ActorDep, Caller, CallerDep, has_role
 from ghsim.errors import GitHubError, validation_failed
 from ghsim.paging import paginate
 from ghsim.serialize_issues import IssueSerializer
@@ -45,10 +45,6 @@ def assign(sim: Sim, issue: Doc, logins: list[str]) -> Doc:
     return sim.store.update("issue", issue["id"], {"assignee_ids": ids})
 
 
-def may_triage(sim: Sim, repo: Doc, caller: Caller) -> bool:
-    return ROLES.index(caller_role(sim, repo, caller)) >= ROLES.index("triage")
-
-
 @router.post("/repos/{owner}/{repo}/issues", status_code=201)
 def create_issue(
     owner: str,
@@ -62,10 +58,9 @@ def create_issue(
         raise validation_failed("Issue", "title", "missing_field")
     assert caller.user is not None
     issue = issue_events.create_issue(sim, found, caller.user, str(body.title), body.body)
-    if may_triage(sim, found, caller):
-        issue = assign(sim, issue, body.assignees + ([body.assignee] if body.assignee else []))
     labels = []
-    if may_triage(sim, found, caller):
+    if has_role(sim, found, caller, "triage"):
+        issue = assign(sim, issue, body.assignees + ([body.assignee] if body.assignee else []))
         labels = [
             issue_events.ensure_label(sim, found["id"], name)
             for name in dict.fromkeys(label_names(body.labels))
@@ -77,7 +72,7 @@ def create_issue(
     ser = IssueSerializer(sim)
     for label in labels:
         issue_events.announce(sim, issue, "labeled", caller.user, label=ser.label(label))
-    return IssueSerializer(sim).issue(issue, rest=True)
+    return ser.issue(issue, rest=True)
 
 
 @router.get("/repos/{owner}/{repo}/issues")
@@ -138,7 +133,7 @@ def update_issue_fields(sim: Sim, repo: Doc, issue: Doc, body: IssueUpdate, call
     """Apply an issue (or PR) update the way GitHub does, one event per kind of change."""
     assert caller.user is not None
     is_author = issue["user_id"] == caller.user["id"]
-    triage = may_triage(sim, repo, caller)
+    triage = has_role(sim, repo, caller, "triage")
     if not (triage or is_author):
         raise GitHubError(403, "Must have admin rights to Repository.")
     if body.title is not None and not str(body.title).strip():

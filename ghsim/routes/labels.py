@@ -12,6 +12,7 @@ from ghsim.auth import ActorDep, Caller, CallerDep, require_role
 from ghsim.errors import GitHubError, not_found, validation_failed
 from ghsim.paging import paginate
 from ghsim.serialize import Serializer
+from ghsim.serialize_issues import IssueSerializer
 from ghsim.sim import Sim, SimDep
 from ghsim.store import Doc
 
@@ -34,13 +35,7 @@ def _names(body: LabelsBody) -> list[str]:
 
 
 def _issue_labels(sim: Sim, issue: Doc) -> list[dict[str, Any]]:
-    ser = Serializer(sim)
-    out = []
-    for name in issue.get("labels", []):
-        label = issue_events.find_label(sim, issue["repo_id"], name)
-        if label is not None:
-            out.append(ser.label(label, rest=True))
-    return out
+    return IssueSerializer(sim).labels_of(issue["repo_id"], issue.get("labels", []), rest=True)
 
 
 def _triage_target(sim: Sim, owner: str, repo: str, number: int, caller: Caller) -> Doc:
@@ -72,7 +67,7 @@ def get_repo_label(
     _: CallerDep,
 ) -> dict[str, Any]:
     found = sim.repo_or_404(owner, repo)
-    label = issue_events.find_label(sim, found["id"], name)
+    label = sim.find_label(found["id"], name)
     if label is None:
         raise not_found()
     return Serializer(sim).label(label, rest=True)
@@ -88,7 +83,7 @@ def create_repo_label(
 ) -> dict[str, Any]:
     found = sim.repo_or_404(owner, repo)
     require_role(sim, found, caller, "write")
-    if issue_events.find_label(sim, found["id"], body.name) is not None:
+    if sim.find_label(found["id"], body.name) is not None:
         raise validation_failed("Label", "name", "already_exists")
     label = sim.store.insert(
         "label",

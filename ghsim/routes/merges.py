@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Response
@@ -14,7 +12,7 @@ from ghsim.auth import ActorDep, CallerDep, require_role
 from ghsim.errors import GitHubError, not_found
 from ghsim.git_refs import is_ancestor, list_refs, resolve_commit
 from ghsim.push_events import after_push
-from ghsim.sim import Sim, SimDep, now_iso
+from ghsim.sim import Sim, SimDep, noreply_email, now_iso
 from ghsim.store import Doc
 
 router = APIRouter()
@@ -28,39 +26,11 @@ class MergeRequest(BaseModel):
 
 
 def _squash(git_dir: str, base: str, head: str, message: str, user: Doc) -> str | None:
-    merged = gitrepo.merge(git_dir, base, head, "squash", user["login"], _email(user))
-    if merged is None:
+    """One commit on ``base`` with the tree ``head`` merged into it would have."""
+    tree = gitrepo.merge_tree(git_dir, base, head)
+    if tree is None:
         return None
-    tree = (
-        subprocess.run(
-            ["git", "--git-dir", git_dir, "rev-parse", f"{merged}^{{tree}}"],
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .strip()
-    )
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": user["login"],
-        "GIT_AUTHOR_EMAIL": _email(user),
-        "GIT_COMMITTER_NAME": user["login"],
-        "GIT_COMMITTER_EMAIL": _email(user),
-    }
-    return (
-        subprocess.run(
-            ["git", "--git-dir", git_dir, "commit-tree", tree, "-p", base, "-m", message],
-            env=env,
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .strip()
-    )
-
-
-def _email(user: Doc) -> str:
-    return f"{user['id']}+{user['login']}@users.noreply.github.com"
+    return gitrepo.commit_tree(git_dir, tree, [base], message, user["login"], noreply_email(user))
 
 
 def merge_commit(sim: Sim, repo: Doc, pull: Doc, body: MergeRequest, user: Doc) -> str:
@@ -90,7 +60,7 @@ def merge_commit(sim: Sim, repo: Doc, pull: Doc, body: MergeRequest, user: Doc) 
     if body.merge_method == "squash":
         sha = _squash(git_dir, base, head, message, user)
     else:
-        sha = gitrepo.merge(git_dir, base, head, message, user["login"], _email(user))
+        sha = gitrepo.merge(git_dir, base, head, message, user["login"], noreply_email(user))
     if sha is None:
         raise GitHubError(405, "Pull Request is not mergeable")
     return sha

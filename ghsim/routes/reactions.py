@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from ghsim.auth import ActorDep, Caller, CallerDep
 from ghsim.errors import GitHubError, not_found
-from ghsim.paging import paginate
+from ghsim.paging import paginate_query
 from ghsim.serialize import Serializer
 from ghsim.sim import Sim, SimDep, now_iso
 
@@ -26,10 +26,7 @@ def _subject_id(sim: Sim, owner: str, repo: str, subject: str, key: int) -> int:
     found = sim.repo_or_404(owner, repo)
     if subject == "issue":
         return int(sim.issue_or_404(found, key)["id"])
-    doc = sim.store.get(subject, key)
-    if doc is None or doc["repo_id"] != found["id"]:
-        raise not_found()
-    return key
+    return int(sim.in_repo_or_404(subject, found, key)["id"])
 
 
 def _list(
@@ -43,8 +40,8 @@ def _list(
     filters: dict[str, Any] = {"subject": subject, "subject_id": subject_id}
     if content:
         filters["content"] = content
-    found = sim.store.query("reaction", **filters)
-    return [Serializer(sim).reaction(r) for r in paginate(request, response, found)]
+    page = paginate_query(request, response, sim.store, "reaction", **filters)
+    return [Serializer(sim).reaction(r) for r in page]
 
 
 def _create(sim: Sim, subject: str, subject_id: int, content: str, caller: Caller) -> Any:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from ghsim import gitrepo
 from ghsim.auth import ActorDep, Caller, CallerDep, require_role
 from ghsim.errors import GitHubError, not_found
-from ghsim.git_refs import is_ancestor, list_refs, resolve_commit
+from ghsim.git_refs import branches, is_ancestor, list_refs, resolve_commit
 from ghsim.paging import paginate
 from ghsim.push_events import after_push
 from ghsim.routes.contents import commit_json
@@ -21,7 +21,8 @@ from ghsim.store import Doc
 router = APIRouter()
 
 
-def _short_branch(sim: Sim, repo: Doc, name: str, sha: str) -> dict[str, Any]:
+def short_branch(sim: Sim, repo: Doc, name: str, sha: str) -> dict[str, Any]:
+    """A branch as lists show it: name, commit sha and url, protection."""
     api = f"{sim.config.api_url}/repos/{repo['full_name']}"
     return {"name": name, "commit": {"sha": sha, "url": f"{api}/commits/{sha}"}, "protected": False}
 
@@ -47,12 +48,8 @@ def list_branches(
     _: CallerDep,
 ) -> list[dict[str, Any]]:
     found = sim.repo_or_404(owner, repo)
-    heads = sorted(
-        (ref.removeprefix("refs/heads/"), sha)
-        for ref, sha in list_refs(sim.git_dir(found)).items()
-        if ref.startswith("refs/heads/")
-    )
-    return [_short_branch(sim, found, n, s) for n, s in paginate(request, response, heads)]
+    heads = sorted(branches(sim.git_dir(found)).items())
+    return [short_branch(sim, found, n, s) for n, s in paginate(request, response, heads)]
 
 
 @router.get("/repos/{owner}/{repo}/branches/{branch:path}")
@@ -64,7 +61,7 @@ def get_branch(
     _: CallerDep,
 ) -> dict[str, Any]:
     found = sim.repo_or_404(owner, repo)
-    sha = list_refs(sim.git_dir(found)).get(f"refs/heads/{branch}")
+    sha = branches(sim.git_dir(found)).get(branch)
     if sha is None:
         raise GitHubError(404, "Branch not found")
     api = f"{sim.config.api_url}/repos/{found['full_name']}"
@@ -130,6 +127,23 @@ def _writable(sim: Sim, owner: str, repo: str, caller: Caller) -> Doc:
     return found
 
 
+def _existing_ref(git_dir: str, ref: str) -> tuple[str, dict[str, str]]:
+    """The full name of ``ref`` (``heads/x`` or ``refs/heads/x``) and all refs; 422 if absent."""
+    full = f"refs/{ref.removeprefix('refs/')}"
+    refs = list_refs(git_dir)
+    if full not in refs:
+        raise GitHubError(422, "Reference does not exist")
+    return full, refs
+
+
+def _commit_or_422(git_dir: str, sha: str) -> str:
+    """A full commit sha given in a body; 422 like GitHub for anything else."""
+    found = resolve_commit(git_dir, sha) if len(sha) == 40 else None
+    if found is None:
+        raise GitHubError(422, "Object does not exist")
+    return found
+
+
 @router.post("/repos/{owner}/{repo}/git/refs", status_code=201)
 def create_ref(
     owner: str,
@@ -145,9 +159,7 @@ def create_ref(
     before = list_refs(git_dir)
     if body.ref in before:
         raise GitHubError(422, "Reference already exists")
-    sha = resolve_commit(git_dir, body.sha) if len(body.sha) == 40 else None
-    if sha is None:
-        raise GitHubError(422, "Object does not exist")
+    sha = _commit_or_422(git_dir, body.sha)
     gitrepo.update_ref(git_dir, body.ref, sha)
     after_push(sim, found["id"], before, caller)
     return _ref_json(sim, found, body.ref, sha, "commit")
@@ -164,13 +176,8 @@ def update_ref(
 ) -> dict[str, Any]:
     found = _writable(sim, owner, repo, caller)
     git_dir = sim.git_dir(found)
-    full = f"refs/{ref.removeprefix('refs/')}"
-    before = list_refs(git_dir)
-    if full not in before:
-        raise GitHubError(422, "Reference does not exist")
-    sha = resolve_commit(git_dir, body.sha) if len(body.sha) == 40 else None
-    if sha is None:
-        raise GitHubError(422, "Object does not exist")
+    full, before = _existing_ref(git_dir, ref)
+    sha = _commit_or_422(git_dir, body.sha)
     if not body.force and not is_ancestor(git_dir, before[full], sha):
         raise GitHubError(422, "Update is not a fast forward")
     gitrepo.update_ref(git_dir, full, sha, before[full])
@@ -188,10 +195,7 @@ def delete_ref(
 ) -> Response:
     found = _writable(sim, owner, repo, caller)
     git_dir = sim.git_dir(found)
-    full = f"refs/{ref.removeprefix('refs/')}"
-    before = list_refs(git_dir)
-    if full not in before:
-        raise GitHubError(422, "Reference does not exist")
+    full, before = _existing_ref(git_dir, ref)
     gitrepo.delete_ref(git_dir, full)
     after_push(sim, found["id"], before, caller)
     return Response(status_code=204)

@@ -12,7 +12,7 @@ from ghsim import gitrepo
 from ghsim.auth import ActorDep, CallerDep, caller_role
 from ghsim.errors import GitHubError, not_found
 from ghsim.serialize import Serializer
-from ghsim.sim import Sim, SimDep, now_iso
+from ghsim.sim import Sim, SimDep, noreply_email, now_iso
 from ghsim.store import Doc
 
 router = APIRouter()
@@ -40,35 +40,18 @@ class RepoCreate(BaseModel):
     default_branch: str | None = None
 
 
+def _creation_failed(message: str) -> GitHubError:
+    error = {"resource": "Repository", "code": "custom", "field": "name", "message": message}
+    return GitHubError(422, "Repository creation failed.", [error])
+
+
 def create_repository(sim: Sim, owner: Doc, creator: Doc, spec: RepoCreate) -> Doc:
     """Store the repository, init its bare git dir, its default labels and maybe a README."""
     if not _NAME.match(spec.name) or spec.name in (".", ".."):
-        raise GitHubError(
-            422,
-            "Repository creation failed.",
-            [
-                {
-                    "resource": "Repository",
-                    "code": "custom",
-                    "field": "name",
-                    "message": "name is invalid",
-                }
-            ],
-        )
+        raise _creation_failed("name is invalid")
     with sim.store.transaction():
         if sim.find_repo(owner["login"], spec.name) is not None:
-            raise GitHubError(
-                422,
-                "Repository creation failed.",
-                [
-                    {
-                        "resource": "Repository",
-                        "code": "custom",
-                        "field": "name",
-                        "message": "name already exists on this account",
-                    }
-                ],
-            )
+            raise _creation_failed("name already exists on this account")
         now = now_iso()
         repo = sim.store.insert(
             "repo",
@@ -110,7 +93,7 @@ def create_repository(sim: Sim, owner: Doc, creator: Doc, spec: RepoCreate) -> D
             {"README.md": readme.encode()},
             "Initial commit",
             creator["login"],
-            f"{creator['id']}+{creator['login']}@users.noreply.github.com",
+            noreply_email(creator),
         )
         repo = sim.store.update("repo", repo["id"], {"pushed_at": now_iso()})
     return repo

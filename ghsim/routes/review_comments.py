@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from ghsim import gitrepo
-from ghsim.auth import ROLES, ActorDep, Caller, CallerDep, caller_role
+from ghsim.auth import ActorDep, Caller, CallerDep, comment_to_change
 from ghsim.errors import GitHubError, not_found
-from ghsim.paging import paginate
+from ghsim.paging import paginate_query
 from ghsim.review_diff import locate
 from ghsim.routes.pulls import pull_range
 from ghsim.serialize_pulls import PullSerializer
@@ -192,17 +192,8 @@ def list_repo_review_comments(
     _: CallerDep,
 ) -> list[dict[str, Any]]:
     found = sim.repo_or_404(owner, repo)
-    comments = sim.store.query("review_comment", repo_id=found["id"])
-    ser = PullSerializer(sim)
-    return [ser.review_comment(c, rest=True) for c in paginate(request, response, comments)]
-
-
-def _comment_or_404(sim: Sim, owner: str, repo: str, comment_id: int) -> tuple[Doc, Doc]:
-    found = sim.repo_or_404(owner, repo)
-    comment = sim.store.get("review_comment", comment_id)
-    if comment is None or comment["repo_id"] != found["id"]:
-        raise not_found()
-    return found, comment
+    page = paginate_query(request, response, sim.store, "review_comment", repo_id=found["id"])
+    return PullSerializer(sim).review_comments(page, rest=True)
 
 
 @router.get("/repos/{owner}/{repo}/pulls/comments/{comment_id}")
@@ -213,17 +204,8 @@ def get_review_comment(
     sim: SimDep,
     _: CallerDep,
 ) -> dict[str, Any]:
-    comment = _comment_or_404(sim, owner, repo, comment_id)[1]
+    comment = sim.in_repo_or_404("review_comment", sim.repo_or_404(owner, repo), comment_id)
     return PullSerializer(sim).review_comment(comment, rest=True)
-
-
-def _may_change(sim: Sim, repo: Doc, comment: Doc, caller: Caller) -> Doc:
-    assert caller.user is not None
-    if comment["user_id"] != caller.user["id"] and ROLES.index(
-        caller_role(sim, repo, caller)
-    ) < ROLES.index("write"):
-        raise GitHubError(403, "Must have push access to repository")
-    return caller.user
 
 
 @router.patch("/repos/{owner}/{repo}/pulls/comments/{comment_id}")
@@ -235,8 +217,7 @@ def edit_review_comment(
     sim: SimDep,
     caller: ActorDep,
 ) -> dict[str, Any]:
-    found, comment = _comment_or_404(sim, owner, repo, comment_id)
-    user = _may_change(sim, found, comment, caller)
+    comment, user = comment_to_change(sim, owner, repo, "review_comment", comment_id, caller)
     previous = comment["body"]
     comment = sim.store.update(
         "review_comment", comment_id, {"body": body.body, "updated_at": now_iso()}
@@ -253,8 +234,7 @@ def delete_review_comment(
     sim: SimDep,
     caller: ActorDep,
 ) -> Response:
-    found, comment = _comment_or_404(sim, owner, repo, comment_id)
-    user = _may_change(sim, found, comment, caller)
+    comment, user = comment_to_change(sim, owner, repo, "review_comment", comment_id, caller)
     announce_comment(sim, comment, "deleted", user)
     sim.store.delete("review_comment", comment_id)
     return Response(status_code=204)
@@ -271,6 +251,5 @@ def list_review_comments(
     _: CallerDep,
 ) -> list[dict[str, Any]]:
     pull = sim.pull_or_404(sim.repo_or_404(owner, repo), number)
-    comments = sim.store.query("review_comment", pull_id=pull["id"])
-    ser = PullSerializer(sim)
-    return [ser.review_comment(c, rest=True) for c in paginate(request, response, comments)]
+    page = paginate_query(request, response, sim.store, "review_comment", pull_id=pull["id"])
+    return PullSerializer(sim).review_comments(page, rest=True)

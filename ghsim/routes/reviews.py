@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from ghsim.auth import ActorDep, CallerDep
 from ghsim.errors import GitHubError, not_found
-from ghsim.paging import paginate
+from ghsim.paging import paginate_query
 from ghsim.routes.review_comments import (
     ReviewCommentCreate,
     announce_comment,
@@ -144,9 +144,9 @@ def list_reviews(
     _: CallerDep,
 ) -> list[dict[str, Any]]:
     pull = sim.pull_or_404(sim.repo_or_404(owner, repo), number)
-    reviews = sim.store.query("review", pull_id=pull["id"])
+    page = paginate_query(request, response, sim.store, "review", pull_id=pull["id"])
     ser = PullSerializer(sim)
-    return [ser.review(r, rest=True) for r in paginate(request, response, reviews)]
+    return [ser.review(r, rest=True) for r in page]
 
 
 @router.get("/repos/{owner}/{repo}/pulls/{number}/reviews/{review_id}")

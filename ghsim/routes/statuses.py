@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from ghsim.auth import Caller, require_actor, require_role
+from ghsim.auth import ActorDep, require_role
 from ghsim.ci.shapes import CIShapes
-from ghsim.git_refs import list_refs, read_commit
+from ghsim.git_refs import branches, read_commit
 from ghsim.paging import paginate
 from ghsim.routes.commit_ref import commit_sha
+from ghsim.routes.refs import short_branch
 from ghsim.serialize import Serializer
-from ghsim.sim import Sim, get_sim, now_iso
+from ghsim.sim import Sim, SimDep, now_iso
 from ghsim.store import Doc
 
 router = APIRouter()
-SimDep = Annotated[Sim, Depends(get_sim)]
-ActorDep = Annotated[Caller, Depends(require_actor)]
 # The combined state: any failure or error wins, then any pending, success only when all are.
 _COMBINED_ORDER = ("error", "failure", "pending", "success")
 
@@ -95,16 +94,8 @@ def _commit_json(sim: Sim, repo: Doc, sha: str) -> dict[str, Any]:
 
 
 def _branches_at(sim: Sim, repo: Doc, sha: str) -> list[dict[str, Any]]:
-    api = f"{sim.config.api_url}/repos/{repo['full_name']}"
-    return [
-        {
-            "name": ref.removeprefix("refs/heads/"),
-            "commit": {"sha": target, "url": f"{api}/commits/{target}"},
-            "protected": False,
-        }
-        for ref, target in list_refs(sim.git_dir(repo)).items()
-        if ref.startswith("refs/heads/") and target == sha
-    ]
+    heads = branches(sim.git_dir(repo)).items()
+    return [short_branch(sim, repo, name, target) for name, target in heads if target == sha]
 
 
 @router.post("/repos/{owner}/{repo}/statuses/{sha}", status_code=201)

@@ -3,38 +3,44 @@
 from __future__ import annotations
 
 import importlib
+from functools import cache
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from ghsim import gitrepo
 from ghsim.errors import not_found
-from ghsim.git_refs import list_refs
+from ghsim.git_refs import branches
 from ghsim.routes.pulls import pull_range
 from ghsim.sim import Sim, SimDep
 from ghsim.store import Doc
 
+if TYPE_CHECKING:
+    import jinja2
+
 router = APIRouter(include_in_schema=False)
-_templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent.parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    import jinja2  # made on the first page: start-up does not pay for it
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent.parent / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 def _page(name: str, **context: Any) -> HTMLResponse:
-    return HTMLResponse(_templates.get_template(name).render(**context))
+    return HTMLResponse(_templates().get_template(name).render(**context))
 
 
 def _labels(sim: Sim, issue: Doc) -> list[Doc]:
-    found = (
-        sim.store.first("label", repo_id=issue["repo_id"], name_lower=n.lower())
-        for n in issue.get("labels", [])
-    )
+    found = (sim.find_label(issue["repo_id"], name) for name in issue.get("labels", []))
     return [label for label in found if label is not None]
 
 
@@ -55,7 +61,7 @@ def _item(sim: Sim, repo: Doc, issue: Doc) -> dict[str, Any]:
         "labels": _labels(sim, issue),
         "author": sim.user(issue["user_id"])["login"],
         "assignees": [sim.user(u)["login"] for u in issue.get("assignee_ids", [])],
-        "comments": len(sim.store.query("comment", issue_id=issue["id"])),
+        "comments": sim.store.count("comment", issue_id=issue["id"]),
         "created_at": issue["created_at"],
         "updated_at": issue["updated_at"],
     }
@@ -157,15 +163,10 @@ def avatar(login: str) -> Response:
 def repository(owner: str, name: str, sim: SimDep) -> HTMLResponse:
     repo = sim.repo_or_404(owner, name)
     items = [_item(sim, repo, i) for i in sim.store.query("issue", order="-id", repo_id=repo["id"])]
-    branches = sorted(
-        r.removeprefix("refs/heads/")
-        for r in list_refs(sim.git_dir(repo))
-        if r.startswith("refs/heads/")
-    )
     return _page(
         "repo.html",
         repo=repo,
-        branches=branches,
+        branches=sorted(branches(sim.git_dir(repo))),
         clone_url=f"{sim.config.base_url}/{repo['full_name']}.git",
         pulls=[i for i in items if "/pull/" in i["link"]],
         issues=[i for i in items if "/issues/" in i["link"]],
