@@ -17,26 +17,42 @@ from redis.exceptions import NoScriptError
 from bot import jobs
 
 DEDUPE_KEY = "pilot:delivery:{}"
+STAGING_KEY = "pilot:staging:{}"
+_STAGING_TTL_MS = 60_000
 
 # The same writes as arq's enqueue_job (job key with expiry, then the queue's sorted set), made
 # atomic with the dedupe claim: a delivery is either claimed and queued, or neither. The job
 # lives as long as the claim, so workers that are down for days still find it when they return.
+# The job itself arrives staged under its own key by a plain SET just before: handing a large
+# body to Lua as an argument costs Redis three times what the whole script does otherwise.
 _CLAIM_AND_ENQUEUE = """
+if redis.call('EXISTS', KEYS[5]) == 0 then
+    return -1
+end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+    redis.call('DEL', KEYS[5])
     return 0
 end
 if redis.call('EXISTS', KEYS[2], KEYS[3]) == 0 then
-    redis.call('PSETEX', KEYS[2], ARGV[2], ARGV[3])
-    redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
+    redis.call('RENAME', KEYS[5], KEYS[2])
+    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+    redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
+else
+    redis.call('DEL', KEYS[5])
 end
 return 1
 """
 
 
+class StagingLost(RuntimeError):
+    """The staged job expired before its claim ran; nothing was claimed."""
+
+
 @dataclass
 class _Pending:
+    job: bytes
     keys: list[str]
-    args: list[Any]  # redis-py types script args as str; it sends bytes and ints as they are
+    args: list[Any]  # redis-py types script args as str; it sends ints as they are
     done: asyncio.Future[bool]
 
 
@@ -67,11 +83,11 @@ class DeliveryQueue:
             job_key_prefix + job_id,
             result_key_prefix + job_id,
             jobs.DELIVERY_QUEUE,
+            STAGING_KEY.format(delivery_id),
         ]
         loop = asyncio.get_running_loop()
-        pending = _Pending(
-            keys, [self._ttl_s, self._ttl_s * 1000, job, now_ms, job_id], loop.create_future()
-        )
+        args = [self._ttl_s, self._ttl_s * 1000, now_ms, job_id]
+        pending = _Pending(job, keys, args, loop.create_future())
         if not self._pending:
             loop.call_soon(self._start_flush)
         self._pending.append(pending)
@@ -91,10 +107,11 @@ class DeliveryQueue:
             self._script_loaded = True
         async with self._pool.pipeline(transaction=False) as pipe:
             for item in batch:
+                pipe.set(item.keys[-1], item.job, px=_STAGING_TTL_MS)
                 pipe.evalsha(self._sha, len(item.keys), *item.keys, *item.args)
-            results: list[Any] = await pipe.execute()
+            replies: list[Any] = await pipe.execute()
         self.batches_sent += 1
-        return results
+        return replies[1::2]
 
     async def _flush(self) -> None:
         # Deliveries that arrived in the same loop iteration share one pipeline: under load
@@ -114,5 +131,9 @@ class DeliveryQueue:
                     item.done.set_exception(exc)
             return
         for item, result in zip(batch, results, strict=True):
-            if not item.done.done():
+            if item.done.done():
+                continue
+            if result == -1:
+                item.done.set_exception(StagingLost(item.keys[0]))
+            else:
                 item.done.set_result(bool(result))

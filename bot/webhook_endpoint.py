@@ -66,13 +66,12 @@ async def _read(receive: Receive, limit: int) -> bytes:
 
 
 class WebhookEndpoint:
-    def __init__(
-        self, settings: Settings, router: Router, deliveries: Callable[[], DeliveryQueue]
-    ) -> None:
+    def __init__(self, settings: Settings, router: Router) -> None:
         self._settings = settings
         self._secret = settings.webhook_secret()
         self._router = router
-        self._deliveries = deliveries
+        # Set by the app's lifespan once Redis is connected.
+        self.deliveries: DeliveryQueue | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
@@ -82,9 +81,12 @@ class WebhookEndpoint:
         verdict, body = await self._verdict(headers, receive)
         status, outcome = verdict.status, verdict.outcome
         delivery_id = headers.get("x-github-delivery")
+        queue = self.deliveries
         if verdict.enqueue and body is not None and delivery_id and verdict.event:
             try:
-                fresh = await self._deliveries().enqueue_once(verdict.event, delivery_id, body)
+                if queue is None:
+                    raise RuntimeError("the delivery queue is not connected yet")
+                fresh = await queue.enqueue_once(verdict.event, delivery_id, body)
                 status, outcome = (202, "enqueued") if fresh else (200, "duplicate")
             except Exception:
                 log.exception("enqueue failed", extra={"delivery_id": delivery_id})

@@ -60,3 +60,27 @@ async def test_a_flushed_script_cache_is_reloaded(redis: aioredis.Redis) -> None
     await redis.script_flush()
     assert await queue.enqueue_once("issues", "e2", b"{}")
     assert await redis.zcard(jobs.DELIVERY_QUEUE) == 2
+
+
+async def test_staged_jobs_never_linger(redis: aioredis.Redis) -> None:
+    pool = ArqRedis(connection_pool=redis.connection_pool)
+    queue = DeliveryQueue(pool, dedupe_ttl_s=60)
+    await asyncio.gather(*(queue.enqueue_once("issues", i, b"{}") for i in ["f1", "f1", "f2"]))
+    assert await queue.enqueue_once("issues", "f1", b"{}") is False
+    assert [k async for k in redis.scan_iter("pilot:staging:*")] == []
+
+
+async def test_a_missing_staged_job_claims_nothing(redis: aioredis.Redis) -> None:
+    from bot.delivery_queue import _CLAIM_AND_ENQUEUE
+
+    script = redis.register_script(_CLAIM_AND_ENQUEUE)
+    keys = [
+        "pilot:delivery:g1",
+        "arq:job:delivery:g1",
+        "arq:result:delivery:g1",
+        jobs.DELIVERY_QUEUE,
+        "pilot:staging:g1",
+    ]
+    assert await script(keys=keys, args=[60, 60000, 1, "delivery:g1"]) == -1
+    assert not await redis.exists("pilot:delivery:g1")
+    assert await redis.zcard(jobs.DELIVERY_QUEUE) == 0

@@ -198,7 +198,7 @@ async def test_enqueue_failure_is_503_so_the_delivery_is_not_lost(
 
     app, client = web
     dead = ArqRedis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
-    app.state.deliveries = DeliveryQueue(dead, 60)
+    app.state.webhook.deliveries = DeliveryQueue(dead, 60)
     recorded = next(p for p in PAYLOADS if p.id == "issues/labeled.payload.json")
     headers = github_headers("issues", recorded.body, WEBHOOK_SECRET)
     resp = await client.post("/webhooks/github", content=recorded.body, headers=headers)
@@ -223,7 +223,7 @@ async def test_concurrent_deliveries_share_a_round_trip_and_each_is_queued_once(
     )
     assert sorted(r.status_code for r in responses) == [200] * 5 + [202] * 20
     assert len(await queued_jobs(redis)) == 20
-    assert app.state.deliveries.batches_sent < 25
+    assert app.state.webhook.deliveries.batches_sent < 25
 
 
 @pytest.mark.parametrize(
