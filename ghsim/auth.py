@@ -47,6 +47,10 @@ class Caller:
     kind: CallerKind
     user: Doc | None = None
     installation_id: int | None = None
+    # An installation token asked for with ``repositories``/``repository_ids``: only these.
+    repository_ids: frozenset[int] | None = None
+    # An installation token's ``permissions``; read-only ones cannot write anything.
+    read_only: bool = False
 
     @property
     def login(self) -> str | None:
@@ -84,9 +88,20 @@ def resolve(sim: Sim, header: str | None) -> Caller:
         return Caller("user", sim.ensure_user(login))
     if token.startswith(INSTALLATION_PREFIX):
         found = sim.installation_token(token)
-        if found is None or found["expires_at"] <= datetime.now(UTC).isoformat():
+        if (
+            found is None
+            or found.get("revoked")
+            or found["expires_at"] <= datetime.now(UTC).isoformat()
+        ):
             raise GitHubError(401, "Bad credentials")
-        return Caller("installation", sim.bot_user, int(found["installation_id"]))
+        scope = found.get("repository_ids")
+        return Caller(
+            "installation",
+            sim.bot_user,
+            int(found["installation_id"]),
+            None if scope is None else frozenset(scope),
+            all(level == "read" for level in found["permissions"].values()),
+        )
     if token.count(".") == 2:
         verify_app_jwt(sim, token)
         return Caller("app")
@@ -118,8 +133,14 @@ def verify_app_jwt(sim: Sim, token: str) -> None:
         raise GitHubError(401, "'Expiration time' claim ('exp') is too far in the future")
 
 
-def issue_installation_token(sim: Sim, installation_id: int) -> Doc:
-    """A new ``ghs_`` token for the installation, stored with its expiry."""
+def issue_installation_token(
+    sim: Sim,
+    installation_id: int,
+    repository_ids: list[int] | None = None,
+    permissions: dict[str, str] | None = None,
+) -> Doc:
+    """A new ``ghs_`` token for the installation, stored with its expiry and its scope
+    (``repository_ids`` None = every repository; ``permissions`` None = all the App's)."""
     expires = datetime.now(UTC) + TOKEN_LIFETIME
     return sim.store.insert(
         "installation_token",
@@ -128,7 +149,8 @@ def issue_installation_token(sim: Sim, installation_id: int) -> Doc:
             "installation_id": installation_id,
             "expires_at": expires.isoformat(),
             "expires_at_github": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "permissions": APP_PERMISSIONS,
+            "permissions": dict(APP_PERMISSIONS if permissions is None else permissions),
+            "repository_ids": repository_ids,
         },
     )
 
@@ -146,12 +168,27 @@ async def current_caller(request: Request, sim: SimDep) -> Caller:
 CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
-async def require_actor(caller: CallerDep) -> Caller:
-    """A person or an installation: someone who can act on repositories."""
+async def require_actor(request: Request, sim: SimDep, caller: CallerDep) -> Caller:
+    """A person or an installation: someone who can act on repositories.
+
+    An installation token limited to some repositories or to read permissions changes
+    nothing elsewhere: 403 for any write to another repository (issues and comments
+    included, which anyone may write on a public repository) or by a read-only token.
+    """
     if caller.kind == "anonymous":
         raise GitHubError(401, "Requires authentication")
     if caller.kind == "app":
         raise GitHubError(403, "Resource not accessible by integration")
+    owner, name = request.path_params.get("owner"), request.path_params.get("repo")
+    if caller.kind == "installation" and owner and name and request.method not in ("GET", "HEAD"):
+        repo = sim.find_repo(str(owner), str(name))
+        outside = (
+            repo is not None
+            and caller.repository_ids is not None
+            and repo["id"] not in caller.repository_ids
+        )
+        if caller.read_only or outside:
+            raise GitHubError(403, "Resource not accessible by integration")
     return caller
 
 
@@ -172,7 +209,8 @@ async def require_app(caller: CallerDep) -> Caller:
 
 # permissions ------------------------------------------------------------------------------
 def at_least(role: str, minimum: str) -> bool:
-    return ROLES.index(role) >= ROLES.index(minimum)
+    """``role`` may also be ``"none"`` (an installation token kept off a private repo)."""
+    return role != "none" and ROLES.index(role) >= ROLES.index(minimum)
 
 
 def permission_flags(role: str) -> dict[str, bool]:
@@ -196,7 +234,9 @@ def role_of(sim: Sim, repo: Doc, user: Doc | None) -> str:
 
 def caller_role(sim: Sim, repo: Doc, caller: Caller) -> str:
     if caller.kind == "installation":
-        return "write"
+        if caller.repository_ids is not None and repo["id"] not in caller.repository_ids:
+            return "read" if not repo.get("private") else "none"
+        return "read" if caller.read_only else "write"
     if caller.kind == "user":
         return role_of(sim, repo, caller.user)
     return "read"
@@ -207,15 +247,19 @@ def has_role(sim: Sim, repo: Doc, caller: Caller, minimum: str) -> bool:
     return at_least(caller_role(sim, repo, caller), minimum)
 
 
+def refusal(caller: Caller, minimum: str) -> str:
+    """GitHub's 403 message for a caller below ``minimum``."""
+    if caller.kind in ("installation", "app"):
+        return "Resource not accessible by integration"
+    if minimum == "admin":
+        return "Must have admin rights to Repository."
+    return f"Must have {'push' if minimum == 'write' else minimum} access to repository"
+
+
 def require_role(sim: Sim, repo: Doc, caller: Caller, minimum: str) -> None:
     """403 unless the caller has at least ``minimum`` (one of :data:`ROLES`) on the repo."""
     if not has_role(sim, repo, caller, minimum):
-        raise GitHubError(
-            403,
-            "Must have push access to repository"
-            if minimum == "write"
-            else "Must have admin rights to Repository.",
-        )
+        raise GitHubError(403, refusal(caller, minimum))
 
 
 def comment_to_change(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -40,6 +41,45 @@ def validation_failed(
     if message:
         error["message"] = message
     return GitHubError(422, "Validation Failed", [error])
+
+
+# GitHub refuses longer issue, pull request, comment and review bodies.
+MAX_BODY_LENGTH = 65536
+
+
+def limit_body(resource: str) -> Callable[[str | None], str | None]:
+    """A pydantic ``AfterValidator``: 422 ``Validation Failed`` like GitHub's for a body over
+    :data:`MAX_BODY_LENGTH` characters (a GitHubError goes through pydantic unchanged)."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and len(value) > MAX_BODY_LENGTH:
+            raise validation_failed(
+                resource,
+                "body",
+                "custom",
+                f"body is too long (maximum is {MAX_BODY_LENGTH} characters)",
+            )
+        return value
+
+    return check
+
+
+def label_names(raw: object) -> list[str]:
+    """Names from ``["a"]`` or ``[{"name": "a"}]``; 422 for anything else."""
+    if not isinstance(raw, list):
+        raise validation_failed("Label", "labels")
+    names = []
+    for item in raw:
+        if isinstance(item, dict):
+            item = item.get("name")
+        if not isinstance(item, str):
+            raise GitHubError(
+                422,
+                "Invalid request.\n\nFor 'items', it is not a string or an object with a name.",
+                [{"resource": "Label", "field": "labels", "code": "invalid"}],
+            )
+        names.append(item)
+    return names
 
 
 def error_body(status: int, message: str, errors: list[Any] | None = None) -> dict[str, Any]:

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import logging
+import os
+import signal
+import subprocess
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from ghsim.auth import Caller, has_role, resolve
 from ghsim.errors import GitHubError
@@ -21,9 +28,21 @@ from ghsim.push_events import after_push
 from ghsim.sim import Sim, get_sim
 from ghsim.store import Doc
 
+log = logging.getLogger("ghsim.git")
 router = APIRouter()
 _SERVICES = ("git-upload-pack", "git-receive-pack")
-_push_locks: dict[int, asyncio.Lock] = {}
+# The longest one request/response exchange with git-http-backend may take.
+EXCHANGE_TIMEOUT = 600.0
+_CHUNK = 65536
+
+
+@functools.cache
+def _http_backend() -> str:
+    """``$(git --exec-path)/git-http-backend``: run directly, so killing it kills the work."""
+    exec_path = subprocess.run(
+        ["git", "--exec-path"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return os.path.join(exec_path, "git-http-backend")
 
 
 def _unauthorized() -> Response:
@@ -76,15 +95,6 @@ def _cgi_env(sim: Sim, repo: Doc, path: str, request: Request, caller: Caller) -
     return env
 
 
-async def _feed(request: Request, stdin: asyncio.StreamWriter) -> None:
-    try:
-        async for chunk in request.stream():
-            stdin.write(chunk)
-            await stdin.drain()
-    finally:
-        stdin.close()
-
-
 def _parse_cgi_headers(raw: bytes) -> tuple[int, dict[str, str]]:
     status, headers = 200, {}
     for line in raw.decode("latin-1").splitlines():
@@ -94,6 +104,151 @@ def _parse_cgi_headers(raw: bytes) -> tuple[int, dict[str, str]]:
         elif name:
             headers[name.strip()] = value.strip()
     return status, headers
+
+
+class _Exchange:
+    """One CGI exchange, owned by one task: the push lock and the process live and die in it.
+
+    ``run`` takes the repository's lock (pushes), starts git-http-backend in its own process
+    group, feeds it the request body and queues its output; its ``finally`` kills the group
+    and releases the lock whatever happens (client gone before or while streaming, timeout,
+    cancellation). The response only reads the queue.
+    """
+
+    def __init__(
+        self, sim: Sim, repo: Doc, path: str, request: Request, caller: Caller, push: bool
+    ) -> None:
+        self.sim, self.repo, self.path, self.request = sim, repo, path, request
+        self.caller, self.push = caller, push
+        loop = asyncio.get_running_loop()
+        self.headers: asyncio.Future[tuple[int, dict[str, str]]] = loop.create_future()
+        self.chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=16)
+        self.task: asyncio.Task[None] | None = None
+        self.proc: asyncio.subprocess.Process | None = None
+        self.abandoned = False
+        self.closed = False
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def abandon(self) -> None:
+        """The client is gone: drop queued output; reads die now, a received push finishes."""
+        self.abandoned = True
+        while not self.chunks.empty():
+            self.chunks.get_nowait()
+        if not self.push or self.task is None:
+            self.kill()
+        if self.task is not None and not self.push:
+            self.task.cancel()
+
+    async def _put(self, chunk: bytes | None) -> None:
+        if not self.abandoned:
+            await self.chunks.put(chunk)
+
+    async def _feed(self, stdin: asyncio.StreamWriter) -> None:
+        try:
+            async for chunk in self.request.stream():
+                stdin.write(chunk)
+                await stdin.drain()
+        except (ClientDisconnect, ConnectionError, OSError):
+            # A request body cut short must not reach git as a complete one.
+            self.kill()
+        finally:
+            stdin.close()
+
+    async def run(self) -> None:
+        locked = False
+        feeder: asyncio.Task[None] | None = None
+        lock = self.sim.repo_lock(self.repo["id"])
+        try:
+            async with asyncio.timeout(EXCHANGE_TIMEOUT):
+                if self.push:
+                    await lock.acquire()
+                    locked = True
+                git_dir = self.sim.git_dir(self.repo)
+                before = await asyncio.to_thread(list_refs, git_dir) if self.push else {}
+                self.proc = proc = await asyncio.create_subprocess_exec(
+                    _http_backend(),
+                    env=_cgi_env(self.sim, self.repo, self.path, self.request, self.caller),
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+                assert proc.stdin is not None and proc.stdout is not None
+                feeder = asyncio.create_task(self._feed(proc.stdin))
+                head = b""
+                while b"\r\n\r\n" not in head and b"\n\n" not in head:
+                    chunk = await proc.stdout.read(_CHUNK)
+                    if not chunk:
+                        break
+                    head += chunk
+                sep = b"\r\n\r\n" if b"\r\n\r\n" in head else b"\n\n"
+                raw_headers, _, first = head.partition(sep)
+                self.headers.set_result(_parse_cgi_headers(raw_headers))
+                if first:
+                    await self._put(first)
+                while chunk := await proc.stdout.read(_CHUNK):
+                    await self._put(chunk)
+                await proc.wait()
+                with contextlib.suppress(Exception):
+                    await feeder
+                if self.push and proc.returncode == 0:
+                    await asyncio.to_thread(
+                        after_push, self.sim, self.repo["id"], before, self.caller
+                    )
+                await self._put(None)
+                self.closed = True
+        except BaseException as exc:
+            if isinstance(exc, TimeoutError):
+                log.warning(
+                    "git %s on %s took over %ss: killed",
+                    self.path,
+                    self.repo["full_name"],
+                    EXCHANGE_TIMEOUT,
+                )
+            elif not isinstance(exc, asyncio.CancelledError):
+                log.exception("git http-backend exchange failed")
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            self.kill()
+            if feeder is not None:
+                feeder.cancel()
+            if self.proc is not None and self.proc.returncode is None:
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(self.proc.wait())
+            if locked:
+                lock.release()
+            if not self.headers.done():
+                self.headers.set_exception(RuntimeError("git http-backend gave no answer"))
+                self.headers.exception()  # retrieved: the handler may be gone
+            if not self.closed:
+                # Cut short: what was not read is useless, wake the reader with the end.
+                while not self.chunks.empty():
+                    self.chunks.get_nowait()
+                self.chunks.put_nowait(None)
+
+    async def body(self) -> AsyncIterator[bytes]:
+        while (chunk := await self.chunks.get()) is not None:
+            yield chunk
+
+
+class _ExchangeResponse(StreamingResponse):
+    """Streams an exchange's output; however the response ends, the exchange is let go."""
+
+    def __init__(self, exchange: _Exchange, status: int, headers: dict[str, str]) -> None:
+        super().__init__(exchange.body(), status, headers)
+        self.exchange = exchange
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.exchange.task is not None and not self.exchange.task.done():
+                self.exchange.abandon()
 
 
 @router.api_route(
@@ -112,53 +267,14 @@ async def git_smart_http(owner: str, name: str, path: str, request: Request) -> 
     if isinstance(authorized, Response):
         return authorized
     caller = authorized
-    posting_push = push and request.method == "POST"
-    lock = _push_locks.setdefault(repo["id"], asyncio.Lock())
-    if posting_push:
-        await lock.acquire()
+    exchange = _Exchange(sim, repo, path, request, caller, push and request.method == "POST")
+    exchange.task = asyncio.create_task(exchange.run())
     try:
-        before = await asyncio.to_thread(list_refs, sim.git_dir(repo)) if posting_push else {}
-        proc = await asyncio.create_subprocess_exec(
-            "git",
-            "http-backend",
-            env=_cgi_env(sim, repo, path, request, caller),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-        feeder = asyncio.create_task(_feed(request, proc.stdin))
-        head = b""
-        while b"\r\n\r\n" not in head and b"\n\n" not in head:
-            chunk = await proc.stdout.read(65536)
-            if not chunk:
-                break
-            head += chunk
-        sep = b"\r\n\r\n" if b"\r\n\r\n" in head else b"\n\n"
-        raw_headers, _, first = head.partition(sep)
-        status, headers = _parse_cgi_headers(raw_headers)
+        status, headers = await asyncio.shield(exchange.headers)
+    except Exception:
+        exchange.abandon()
+        return Response("git http-backend failed\n", 500)
     except BaseException:
-        if posting_push:
-            lock.release()
+        exchange.abandon()
         raise
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            if first:
-                yield first
-            assert proc.stdout is not None
-            while chunk := await proc.stdout.read(65536):
-                yield chunk
-            await proc.wait()
-            with contextlib.suppress(Exception):
-                await feeder
-            if posting_push and proc.returncode == 0:
-                await asyncio.to_thread(after_push, sim, repo["id"], before, caller)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-            if posting_push:
-                lock.release()
-
-    return StreamingResponse(body(), status, headers)
+    return _ExchangeResponse(exchange, status, headers)

@@ -91,9 +91,19 @@ def matching_refs(git_dir: str, prefix: str) -> list[tuple[str, str, str]]:
     return [(r[0], r[1], r[2]) for r in rows if r[0].startswith(prefix)]
 
 
+def is_tree_path(path: str) -> bool:
+    """Whether ``path`` can name something in a tree: no ``.``/``..``/empty parts, no NUL
+    (git refuses ``../x`` as outside the repository rather than saying it is absent)."""
+    if not path:
+        return True
+    return "\0" not in path and all(part not in ("", ".", "..") for part in path.split("/"))
+
+
 def ls_tree(git_dir: str, commit: str, path: str) -> tuple[TreeEntry | None, list[TreeEntry]]:
     """The entry at ``path`` (None for the root) and, if it is a directory, its children."""
     path = path.strip("/")
+    if not is_tree_path(path):
+        return None, []
     children_of = f"{commit}:{path}" if path else commit
     entry = None
     if path:

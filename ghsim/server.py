@@ -3,13 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import logging
+import os
 from pathlib import Path
+from typing import IO
 
 import uvicorn
 
 from ghsim.app import create_app
 from ghsim.config import SimConfig
+
+LOCK_FILE = "ghsim.lock"
+
+
+def lock_data_dir(data_dir: Path) -> IO[str]:
+    """Hold an exclusive lock on ``data_dir`` for the life of the process (the OS drops it).
+
+    Two ghsim processes on one data dir would corrupt each other's repositories and ids;
+    raises ``SystemExit`` with a clear message when another process holds the lock.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / LOCK_FILE, "a+")  # held open until the process exits
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise SystemExit(
+            f"ghsim: data dir {data_dir} is in use by {holder}; "
+            "stop that ghsim or choose another --data-dir"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"ghsim pid {os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def serve(
@@ -31,13 +61,22 @@ def serve(
         ci_max_jobs=ci_max_jobs,
         public_url=public_url,
     )
+    lock = lock_data_dir(config.data_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # One line per webhook POST drowns the log; deliveries are listed by the API instead.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # ghsim serves no websockets: "none" spares importing a websockets implementation.
-    uvicorn.run(
-        create_app(config), host=host, port=port, log_level="warning", access_log=False, ws="none"
-    )
+    try:
+        uvicorn.run(
+            create_app(config),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            ws="none",
+        )
+    finally:
+        lock.close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -53,6 +54,7 @@ class Sim:
         # The account the App is installed on (GitHub needs one); it owns nothing special.
         self.admin_user = self.ensure_user("ghsim")
         self.webhooks = Webhooks(self)
+        self._repo_locks: dict[int, asyncio.Lock] = {}
 
     # users -------------------------------------------------------------------------------
     # People are never changed once created, so lookups are answered from memory after the
@@ -109,6 +111,12 @@ class Sim:
                 self._tokens[token] = found
         return dict(found)
 
+    def revoke_installation_token(self, token: str) -> None:
+        found = self.store.first("installation_token", token=token)
+        if found is not None:
+            self.store.update("installation_token", found["id"], {"revoked": True})
+        self._tokens.pop(token, None)
+
     # repositories ------------------------------------------------------------------------
     def find_repo(self, owner: str, name: str) -> Doc | None:
         return self._find("repo", full_name_lower=f"{owner}/{name}".lower())
@@ -131,6 +139,10 @@ class Sim:
         if doc is None or doc["repo_id"] != repo["id"]:
             raise not_found()
         return doc
+
+    def repo_lock(self, repo_id: int) -> asyncio.Lock:
+        """The lock every ref update of a repository (push, merge) holds; event loop only."""
+        return self._repo_locks.setdefault(repo_id, asyncio.Lock())
 
     def git_dir(self, repo: Doc) -> str:
         """Path of the bare repository: ``<data_dir>/repos/<owner>/<name>.git``."""

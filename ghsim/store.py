@@ -120,11 +120,29 @@ class Store:
             ).fetchall()
         return int(rows[0][0])
 
-    def insert(self, kind: str, doc: Doc) -> Doc:
-        """Store a new document; sets and returns it with its new ``id``."""
+    def insert(self, kind: str, doc: Doc, doc_id: int | None = None) -> Doc:
+        """Store a new document; sets and returns it with its new ``id``.
+
+        With ``doc_id`` the document takes that id, which must be above every id of its kind
+        so far (GitHub gives a workflow job the id of its check run); the counter follows.
+        """
         with self.transaction():
             doc = dict(doc)
-            doc["id"] = self.next_id(f"kind:{kind}", _FIRST_ID.get(kind, 1))
+            if doc_id is None:
+                doc["id"] = self.next_id(f"kind:{kind}", _FIRST_ID.get(kind, 1))
+            else:
+                with self._lock:
+                    row = self._db.execute(
+                        "SELECT value FROM counters WHERE name=?", (f"kind:{kind}",)
+                    ).fetchone()
+                    if row is not None and int(row[0]) >= doc_id:
+                        raise ValueError(f"{kind} {doc_id} would reuse an id")
+                    self._db.execute(
+                        "INSERT INTO counters(name, value) VALUES(?, ?) "
+                        "ON CONFLICT(name) DO UPDATE SET value=excluded.value",
+                        (f"kind:{kind}", doc_id),
+                    )
+                doc["id"] = doc_id
             data = _encode(doc)
             self._db.execute(
                 "INSERT INTO docs(kind, id, data) VALUES(?, ?, ?)", (kind, doc["id"], data)
@@ -133,6 +151,8 @@ class Store:
             return doc
 
     def get(self, kind: str, doc_id: int) -> Doc | None:
+        if not _storable(doc_id):
+            return None  # no id is that large (a path like /issues/99999999999999999999)
         data = self._cache.get((kind, doc_id))
         if data is None:
             with self._lock:
@@ -227,6 +247,14 @@ class Store:
             )
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _storable(value: Any) -> bool:
+    """Whether SQLite can bind ``value``: ints beyond 64 bits raise OverflowError."""
+    return not isinstance(value, int) or value in _INT64
+
+
 def _where(kind: str, filters: dict[str, Any]) -> tuple[str, list[Any]]:
     """SQL condition and parameters for documents of ``kind`` matching ``filters``."""
     sql = "kind=?"
@@ -238,8 +266,12 @@ def _where(kind: str, filters: dict[str, Any]) -> tuple[str, list[Any]]:
             sql += f" AND json_extract(data, '$.{field}') IS NULL"
             continue
         if isinstance(value, list):
+            value = [v for v in value if _storable(v)]
             sql += f" AND json_extract(data, '$.{field}') IN ({', '.join('?' * len(value))})"
             params += value
+            continue
+        if not _storable(value):
+            sql += " AND 0"  # SQLite cannot even bind it; nothing stored equals it
             continue
         sql += f" AND json_extract(data, '$.{field}') = ?"
         params.append(int(value) if isinstance(value, bool) else value)

@@ -10,8 +10,8 @@ from ghsim.ci.events import CIEvents
 from ghsim.ci.records import (
     ACTIONS_APP,
     create_check_run,
+    new_suite,
     next_run_number,
-    suite_for,
     workflow_for,
 )
 from ghsim.ci.workflow import Job, Workflow, WorkflowError, parse_workflow
@@ -98,17 +98,18 @@ def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
         return []
     commit = read_commit(git_dir, trigger.sha)
     head_commit = simple_commit(commit)
-    suite = suite_for(
-        sim.store,
-        repo["id"],
-        ACTIONS_APP,
-        trigger.sha,
-        head_branch=trigger.head_branch,
-        before=trigger.before,
-        head_commit=head_commit,
-    )
     job_ids: list[int] = []
     for workflow in workflows:
+        # GitHub Actions gives every workflow run a check suite of its own.
+        suite = new_suite(
+            sim.store,
+            repo["id"],
+            ACTIONS_APP,
+            trigger.sha,
+            head_branch=trigger.head_branch,
+            before=trigger.before,
+            head_commit=head_commit,
+        )
         record = workflow_for(sim.store, repo["id"], workflow.path, workflow.name)
         now = now_iso()
         run = sim.store.insert(
@@ -143,6 +144,7 @@ def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
 def queue_job(sim: Sim, events: CIEvents, run: Doc, suite: Doc, job: Job) -> Doc:
     """A queued job of a run attempt, with its check run, both announced."""
     check_run = create_check_run(sim.store, suite, job.name)
+    # On GitHub a job's id is its check run's id (job logs are fetched by check run id).
     record = sim.store.insert(
         "workflow_job",
         {
@@ -163,6 +165,7 @@ def queue_job(sim: Sim, events: CIEvents, run: Doc, suite: Doc, job: Job) -> Doc
             "workflow_name": run["name"],
             "labels": list(job.runs_on),
         },
+        doc_id=check_run["id"],
     )
     api = f"{sim.config.base_url}/{sim.repo(run['repo_id'])['full_name']}"
     check_run = sim.store.update(

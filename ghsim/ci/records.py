@@ -22,28 +22,33 @@ _SUITE_CONCLUSIONS = (
 
 
 def suite_for(store: Store, repo_id: int, app: str, head_sha: str, **fields: Any) -> Doc:
-    """The one check suite per head commit per app, created on first use."""
+    """The one check suite per head commit of an App's own check runs, created on first use."""
     with store.transaction():
         suite = store.first("check_suite", repo_id=repo_id, app=app, head_sha=head_sha)
         if suite is not None:
             return suite
-        now = now_iso()
-        return store.insert(
-            "check_suite",
-            {
-                "repo_id": repo_id,
-                "app": app,
-                "head_sha": head_sha,
-                "head_branch": None,
-                "before": None,
-                "after": head_sha,
-                "status": "queued",
-                "conclusion": None,
-                "created_at": now,
-                "updated_at": now,
-                **fields,
-            },
-        )
+        return new_suite(store, repo_id, app, head_sha, **fields)
+
+
+def new_suite(store: Store, repo_id: int, app: str, head_sha: str, **fields: Any) -> Doc:
+    """A new queued check suite (Actions makes one per workflow run)."""
+    now = now_iso()
+    return store.insert(
+        "check_suite",
+        {
+            "repo_id": repo_id,
+            "app": app,
+            "head_sha": head_sha,
+            "head_branch": None,
+            "before": None,
+            "after": head_sha,
+            "status": "queued",
+            "conclusion": None,
+            "created_at": now,
+            "updated_at": now,
+            **fields,
+        },
+    )
 
 
 def create_check_run(store: Store, suite: Doc, name: str, **fields: Any) -> Doc:

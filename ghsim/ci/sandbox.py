@@ -71,6 +71,8 @@ class JobContainer:
         import docker.errors
 
         self.job_id = job_id
+        # Job ids restart at 1 in every data dir: the instance label keeps removal to ours.
+        self._labels = {JOB_LABEL: str(job_id), INSTANCE_LABEL: config.instance}
         self._removed = False
         self._client = _docker_client()
         try:
@@ -92,7 +94,7 @@ class JobContainer:
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             working_dir=WORKSPACE,
-            labels={JOB_LABEL: str(self.job_id), INSTANCE_LABEL: config.instance},
+            labels=self._labels,
         )
 
     def put_checkout(self, archive: bytes) -> None:
@@ -171,7 +173,7 @@ class JobContainer:
     def remove(self) -> None:
         if self._removed:
             return
-        remove_containers(self._client, {JOB_LABEL: str(self.job_id)})
+        remove_containers(self._client, self._labels)
         self._removed = True
         self._client.close()
 

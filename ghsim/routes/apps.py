@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body, Request, Response
+from pydantic import BaseModel
 
-from ghsim.auth import AppDep, issue_installation_token
-from ghsim.errors import not_found
+from ghsim.auth import AppDep, CallerDep, issue_installation_token, parse_authorization
+from ghsim.errors import GitHubError, not_found
+from ghsim.identity import APP_PERMISSIONS
 from ghsim.serialize import Serializer
 from ghsim.sim import Sim, SimDep
+from ghsim.store import Doc
 
 router = APIRouter()
 
@@ -69,13 +72,82 @@ def get_repo_installation(owner: str, repo: str, sim: SimDep, _: AppDep) -> dict
     return Serializer(sim).installation()
 
 
+class TokenRequest(BaseModel):
+    repositories: list[str] | None = None
+    repository_ids: list[int] | None = None
+    permissions: dict[str, str] | None = None
+
+
+_NOT_ACCESSIBLE = (
+    "There is at least one repository that does not exist or is not accessible "
+    "to the parent installation."
+)
+
+
+def _scoped_repos(sim: Sim, body: TokenRequest) -> list[Doc] | None:
+    if body.repositories is None and body.repository_ids is None:
+        return None
+    repos: dict[int, Doc] = {}
+    for name in body.repositories or []:
+        found = sim.store.query("repo", name=name.rsplit("/", 1)[-1])
+        if "/" in name:
+            found = [r for r in found if r["full_name"].lower() == name.lower()]
+        if not found:
+            raise GitHubError(422, _NOT_ACCESSIBLE)
+        repos.update((r["id"], r) for r in found)
+    for repo_id in body.repository_ids or []:
+        repo = sim.store.get("repo", repo_id)
+        if repo is None:
+            raise GitHubError(422, _NOT_ACCESSIBLE)
+        repos[repo_id] = repo
+    return list(repos.values())
+
+
+def _permissions(requested: dict[str, str] | None) -> dict[str, str] | None:
+    if requested is None:
+        return None
+    order = ["read", "write", "admin"]
+    for name, level in requested.items():
+        granted = APP_PERMISSIONS.get(name)
+        if granted is None or level not in order or order.index(level) > order.index(granted):
+            raise GitHubError(
+                422, "The permissions requested are not granted to this installation."
+            )
+    return dict(requested)
+
+
 @router.post("/app/installations/{installation_id}/access_tokens", status_code=201)
-def create_access_token(installation_id: int, sim: SimDep, _: AppDep) -> dict[str, Any]:
+def create_access_token(
+    installation_id: int,
+    sim: SimDep,
+    _: AppDep,
+    body: Annotated[TokenRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    """A token for every repository with all the App's permissions, or the subset asked."""
     _installation_or_404(sim, installation_id)
-    token = issue_installation_token(sim, installation_id)
-    return {
+    body = body or TokenRequest()
+    repos = _scoped_repos(sim, body)
+    permissions = _permissions(body.permissions)
+    token = issue_installation_token(
+        sim, installation_id, None if repos is None else [r["id"] for r in repos], permissions
+    )
+    answer: dict[str, Any] = {
         "token": token["token"],
         "expires_at": token["expires_at_github"],
         "permissions": token["permissions"],
-        "repository_selection": "all",
+        "repository_selection": "all" if repos is None else "selected",
     }
+    if repos is not None:
+        answer["repositories"] = [Serializer(sim).repository(r, rest=True) for r in repos]
+    return answer
+
+
+@router.delete("/installation/token", status_code=204)
+def revoke_token(request: Request, sim: SimDep, caller: CallerDep) -> Response:
+    """An installation token revokes itself; later uses answer 401."""
+    if caller.kind != "installation":
+        raise GitHubError(401, "Bad credentials")
+    token = parse_authorization(request.headers.get("authorization"))
+    assert token is not None
+    sim.revoke_installation_token(token)
+    return Response(status_code=204)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from ghsim.auth import ActorDep, CallerDep, comment_to_change
-from ghsim.errors import validation_failed
+from ghsim.errors import limit_body, validation_failed
 from ghsim.paging import paginate, paginate_query
 from ghsim.serialize_issues import IssueSerializer
 from ghsim.sim import Sim, SimDep, now_iso
@@ -17,8 +17,11 @@ from ghsim.store import Doc
 router = APIRouter()
 
 
+_Body = Annotated[str, AfterValidator(limit_body("IssueComment"))]
+
+
 class CommentBody(BaseModel):
-    body: str
+    body: _Body
 
 
 def _announce(sim: Sim, comment: Doc, action: str, sender: Doc, **extra: Any) -> None:

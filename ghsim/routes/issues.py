@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from ghsim import issue_events
 from ghsim.auth import ActorDep, Caller, CallerDep, has_role
-from ghsim.errors import GitHubError, validation_failed
+from ghsim.errors import GitHubError, label_names, limit_body, validation_failed
 from ghsim.paging import paginate
 from ghsim.serialize_issues import IssueSerializer
 from ghsim.sim import Sim, SimDep, now_iso
@@ -18,9 +18,12 @@ from ghsim.store import Doc
 router = APIRouter()
 
 
+IssueBody = Annotated[str | None, AfterValidator(limit_body("Issue"))]
+
+
 class IssueCreate(BaseModel):
     title: str | int
-    body: str | None = None
+    body: IssueBody = None
     labels: list[str | dict[str, Any]] = []
     assignees: list[str] = []
     assignee: str | None = None
@@ -28,16 +31,12 @@ class IssueCreate(BaseModel):
 
 class IssueUpdate(BaseModel):
     title: str | int | None = None
-    body: str | None = None
+    body: IssueBody = None
     state: Literal["open", "closed"] | None = None
     state_reason: Literal["completed", "not_planned", "reopened", "duplicate"] | None = None
     labels: list[str | dict[str, Any]] | None = None
     assignees: list[str] | None = None
     assignee: str | None = None
-
-
-def label_names(labels: list[str | dict[str, Any]]) -> list[str]:
-    return [x if isinstance(x, str) else str(x.get("name", "")) for x in labels]
 
 
 def assign(sim: Sim, issue: Doc, logins: list[str]) -> Doc:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from ghsim import issue_events
 from ghsim.auth import ActorDep, Caller, CallerDep, require_role
-from ghsim.errors import GitHubError, not_found, validation_failed
+from ghsim.errors import GitHubError, label_names, not_found, validation_failed
 from ghsim.paging import paginate
 from ghsim.serialize import Serializer
 from ghsim.serialize_issues import IssueSerializer
@@ -20,18 +21,25 @@ router = APIRouter()
 LabelsBody = list[str] | dict[str, Any]
 
 
+_COLOR = re.compile(r"^[0-9a-fA-F]{6}$")
+
+
+def _color(value: str) -> str:
+    color = value.removeprefix("#")
+    if not _COLOR.match(color):
+        raise validation_failed("Label", "color", "invalid")
+    return color.lower()
+
+
 class LabelCreate(BaseModel):
     name: str
-    color: str = "ededed"
+    color: Annotated[str, AfterValidator(_color)] = "ededed"
     description: str | None = None
 
 
 def _names(body: LabelsBody) -> list[str]:
     """GitHub accepts ``["a"]``, ``{"labels": ["a"]}`` and ``{"labels": [{"name": "a"}]}``."""
-    raw = body.get("labels", []) if isinstance(body, dict) else body
-    if not isinstance(raw, list):
-        raise validation_failed("Label", "labels")
-    return [x if isinstance(x, str) else str(x.get("name", "")) for x in raw]
+    return label_names(body.get("labels", []) if isinstance(body, dict) else body)
 
 
 def _issue_labels(sim: Sim, issue: Doc) -> list[dict[str, Any]]:
@@ -91,7 +99,7 @@ def create_repo_label(
             "repo_id": found["id"],
             "name": body.name,
             "name_lower": body.name.lower(),
-            "color": body.color.lstrip("#").lower(),
+            "color": body.color,
             "description": body.description,
             "default": False,
         },

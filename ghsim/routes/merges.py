@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel
 
 from ghsim import gitrepo, issue_events
-from ghsim.auth import ActorDep, CallerDep, require_role
+from ghsim.auth import ActorDep, Caller, CallerDep, require_role
 from ghsim.errors import GitHubError, not_found
 from ghsim.git_refs import is_ancestor, list_refs, resolve_commit
 from ghsim.push_events import after_push
@@ -67,7 +68,7 @@ def merge_commit(sim: Sim, repo: Doc, pull: Doc, body: MergeRequest, user: Doc) 
 
 
 @router.put("/repos/{owner}/{repo}/pulls/{number}/merge")
-def merge_pull(
+async def merge_pull(
     *,
     owner: str,
     repo: str,
@@ -76,8 +77,22 @@ def merge_pull(
     sim: SimDep,
     caller: ActorDep,
 ) -> dict[str, Any]:
-    body = body or MergeRequest()
-    found = sim.repo_or_404(owner, repo)
+    """A merge moves the base branch: it holds the repository's ref lock, as pushes do, so
+    concurrent merges of one PR give one merge and 405 for the others."""
+    found = await asyncio.to_thread(sim.repo_or_404, owner, repo)
+    async with sim.repo_lock(found["id"]):
+        work = asyncio.ensure_future(
+            asyncio.to_thread(_merge, sim, found, number, body or MergeRequest(), caller)
+        )
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # Keep the lock until the thread is done with the refs.
+            await asyncio.wait([work])
+            raise
+
+
+def _merge(sim: Sim, found: Doc, number: int, body: MergeRequest, caller: Caller) -> dict[str, Any]:
     require_role(sim, found, caller, "write")
     pull = sim.pull_or_404(found, number)
     assert caller.user is not None

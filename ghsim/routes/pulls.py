@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from ghsim import gitrepo, issue_events
 from ghsim.auth import ActorDep, CallerDep
-from ghsim.errors import GitHubError, validation_failed
+from ghsim.errors import GitHubError, limit_body, validation_failed
 from ghsim.git_refs import git, resolve_commit
 from ghsim.paging import paginate
 from ghsim.routes.contents import commit_json
@@ -21,18 +21,21 @@ from ghsim.store import Doc
 router = APIRouter()
 
 
+_OptionalBody = Annotated[str | None, AfterValidator(limit_body("PullRequest"))]
+
+
 class PullCreate(BaseModel):
     title: str | None = None
     head: str
     base: str
-    body: str | None = None
+    body: _OptionalBody = None
     draft: bool = False
     maintainer_can_modify: bool = True
 
 
 class PullUpdate(BaseModel):
     title: str | None = None
-    body: str | None = None
+    body: _OptionalBody = None
     state: Literal["open", "closed"] | None = None
     base: str | None = None
     maintainer_can_modify: bool | None = None

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from ghsim import gitrepo
 from ghsim.auth import ActorDep, Caller, CallerDep, comment_to_change
-from ghsim.errors import GitHubError, not_found
+from ghsim.errors import GitHubError, limit_body, not_found
 from ghsim.paging import paginate_query
 from ghsim.review_diff import locate
 from ghsim.routes.pulls import pull_range
@@ -20,8 +20,11 @@ from ghsim.store import Doc
 router = APIRouter()
 
 
+_Body = Annotated[str, AfterValidator(limit_body("PullRequestReviewComment"))]
+
+
 class ReviewCommentCreate(BaseModel):
-    body: str
+    body: _Body
     commit_id: str | None = None
     path: str | None = None
     line: int | None = None
@@ -34,11 +37,11 @@ class ReviewCommentCreate(BaseModel):
 
 
 class ReplyCreate(BaseModel):
-    body: str
+    body: _Body
 
 
 class CommentEdit(BaseModel):
-    body: str
+    body: _Body
 
 
 def _thread_error(message: str) -> GitHubError:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from ghsim.auth import ActorDep, CallerDep
-from ghsim.errors import GitHubError, not_found
+from ghsim.errors import GitHubError, limit_body, not_found
 from ghsim.paging import paginate_query
 from ghsim.routes.review_comments import (
     ReviewCommentCreate,
@@ -27,9 +27,13 @@ _STATE_OF_EVENT = {
 }
 
 
+_Body = Annotated[str, AfterValidator(limit_body("PullRequestReview"))]
+_OptionalBody = Annotated[str | None, AfterValidator(limit_body("PullRequestReview"))]
+
+
 class InlineComment(BaseModel):
     path: str
-    body: str
+    body: _Body
     position: int | None = None
     line: int | None = None
     side: Literal["LEFT", "RIGHT"] = "RIGHT"
@@ -39,7 +43,7 @@ class InlineComment(BaseModel):
 
 class ReviewCreate(BaseModel):
     commit_id: str | None = None
-    body: str | None = None
+    body: _OptionalBody = None
     event: Literal["APPROVE", "REQUEST_CHANGES", "COMMENT"] | None = None
     comments: list[InlineComment] = []
 

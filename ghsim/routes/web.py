@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -28,11 +29,33 @@ router = APIRouter(include_in_schema=False)
 def _templates() -> jinja2.Environment:
     import jinja2  # made on the first page: start-up does not pay for it
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent.parent / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["hex_color"] = hex_color
+    return env
+
+
+_HEX_COLOR = re.compile(r"^[0-9a-fA-F]{6}$")
+
+
+def hex_color(value: object) -> str:
+    """A label colour fit for ``style=``: six hex digits, else nothing."""
+    return value if isinstance(value, str) and _HEX_COLOR.match(value) else ""
+
+
+def safe_url(value: object) -> str | None:
+    """A link fit for ``href=``: http(s) or a path on this server; ``javascript:`` and the
+    like are dropped (a check run's ``details_url`` is whatever its creator sent)."""
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    if url.startswith("/") and not url.startswith("//"):
+        return url
+    scheme, sep, _ = url.partition(":")
+    return url if sep and scheme.lower() in ("http", "https") and "\\" not in url else None
 
 
 def _page(name: str, **context: Any) -> HTMLResponse:
@@ -127,7 +150,7 @@ def _checks(sim: Sim, repo: Doc, sha: str) -> list[dict[str, Any]]:
             "name": r.get("name"),
             "status": r.get("status"),
             "conclusion": r.get("conclusion"),
-            "url": r.get("html_url") or r.get("log_url") or r.get("details_url"),
+            "url": safe_url(r.get("html_url") or r.get("log_url") or r.get("details_url")),
         }
         for r in rows
     ]
