@@ -7,6 +7,13 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Ignore:
+    """A handler's decision to do nothing with an event, and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Event:
     name: str
     delivery_id: str

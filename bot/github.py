@@ -165,6 +165,7 @@ class GitHubKitApp:
 
     def __post_init__(self) -> None:
         self._shared = SharedTransport(self.transport)
+        self._as_app = self._github(AppAuthStrategy(self.app_id, self.private_key))
 
     def _github(self, auth: AppAuthStrategy | AppInstallationAuthStrategy) -> GitHub:  # type: ignore[type-arg]
         return GitHub(
@@ -178,8 +179,7 @@ class GitHubKitApp:
 
     async def bot_login(self) -> str:
         if self._bot_login is None:
-            app = self._github(AppAuthStrategy(self.app_id, self.private_key))
-            data = (await app.rest.apps.async_get_authenticated()).parsed_data
+            data = (await self._as_app.rest.apps.async_get_authenticated()).parsed_data
             if data is None:
                 raise RuntimeError("GET /app answered no App")
             self._bot_login = f"{data.slug}[bot]"
@@ -194,8 +194,7 @@ class GitHubKitApp:
         # Deliveries to an App always name the installation; repository webhooks do not.
         cached = self._installations.get(repo.full_name)
         if cached is None:
-            app = self._github(AppAuthStrategy(self.app_id, self.private_key))
-            resp = await app.rest.apps.async_get_repo_installation(repo.owner, repo.name)
+            resp = await self._as_app.rest.apps.async_get_repo_installation(repo.owner, repo.name)
             cached = self._installations[repo.full_name] = resp.parsed_data.id
         return cached
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot import commands, jobs
 from bot.commands import Command
 from bot.context import HandlerContext
-from bot.events import Event
+from bot.events import Event, Ignore
 from bot.github import Repo
 from bot.permissions import may_steer
 from bot.replies import comment_once, deny
@@ -18,11 +18,6 @@ from bot.templates import render
 
 router = Router()
 log = logging.getLogger("pilot.handlers.issue_comment")
-
-
-@dataclass(frozen=True)
-class Ignore:
-    reason: str
 
 
 @dataclass(frozen=True)

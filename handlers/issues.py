@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from bot.context import HandlerContext
-from bot.events import Event
+from bot.events import Event, Ignore
 from bot.github import Repo
 from bot.routing import Router
 from bot.start_run import RunRequest, request_run
 
 router = Router()
 log = logging.getLogger("pilot.handlers.issues")
-
-
-@dataclass(frozen=True)
-class Ignore:
-    reason: str
 
 
 def decide_labeled(event: Event, trigger_label: str) -> RunRequest | Ignore:

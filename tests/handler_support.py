@@ -25,12 +25,12 @@ class RecordingQueue:
     def __init__(self, redis: aioredis.Redis) -> None:
         from arq.connections import ArqRedis
 
-        self._pool = ArqRedis(connection_pool=redis.connection_pool)
+        self._queue = jobs.ArqJobQueue(ArqRedis(connection_pool=redis.connection_pool))
         self.asked: list[tuple[str, str, str, dict[str, Any]]] = []
 
     async def enqueue(self, function: str, job_id: str, queue: str, **kwargs: Any) -> bool:
         self.asked.append((function, job_id, queue, kwargs))
-        return await jobs.ArqJobQueue(self._pool).enqueue(function, job_id, queue, **kwargs)
+        return await self._queue.enqueue(function, job_id, queue, **kwargs)
 
 
 def worker_ctx(
