@@ -1,0 +1,65 @@
+"""The sandbox interface: an ephemeral container holding the workspace and nothing else."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+WORKSPACE = "/workspace"
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    exit_code: int | None  # None when the command was killed at its timeout
+    output: str  # stdout and stderr interleaved, kept to a bounded head and tail
+    timed_out: bool
+    duration_s: float
+    output_bytes: int  # how much the command wrote, before any cut
+
+
+class SandboxFileError(Exception):
+    """A file tool asked for a path outside the workspace, or one that is not there."""
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    run_id: str
+    image: str
+    memory_bytes: int = 1024**3
+    cpus: float = 1.0
+    pids: int = 256
+    command_timeout_s: float = 600.0
+
+
+class Sandbox(Protocol):
+    """One container on the run's workspace; paths are relative to /workspace."""
+
+    async def run(self, command: str, timeout_s: float | None = None) -> CommandResult: ...
+
+    async def read_file(self, path: str) -> bytes: ...
+
+    async def write_file(self, path: str, content: bytes) -> None: ...
+
+    async def delete_file(self, path: str) -> None: ...
+
+    async def take_patch(self) -> bytes:
+        """A binary git patch of the workspace since the last call (or since it was filled),
+        and the new starting point for the next one."""
+        ...
+
+
+class SandboxSession(Protocol):
+    """The run's workspace volume; each phase gets its own container on it."""
+
+    def phase(self, name: str, network: bool = False) -> AbstractAsyncContextManager[Sandbox]: ...
+
+
+class Sandboxes(Protocol):
+    def session(
+        self, spec: SandboxSpec, tree_tar: bytes
+    ) -> AbstractAsyncContextManager[SandboxSession]:
+        """A volume filled with `tree_tar` (the files at the run's base, no .git), removed on
+        exit whatever happened."""
+        ...
