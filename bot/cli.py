@@ -27,13 +27,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot import jsonlog
-    from bot.worker import build_worker
+    from bot.worker_process import run_workers
 
     settings = get_settings()
     settings.check_worker_ready()
     jsonlog.configure(settings.log_level)
-    build_worker(settings).run()
+    asyncio.run(run_workers(settings))
     return 0
 
 
@@ -51,6 +53,31 @@ def _sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scripted_model(args: argparse.Namespace) -> int:
+    from bot.scripted_model import ScriptError, serve
+
+    try:
+        serve(Path(args.script), host=args.host, port=args.port)
+    except ScriptError as exc:
+        print(f"issue-pilot scripted-model: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run_local(args: argparse.Namespace) -> int:
+    from bot import jsonlog
+    from bot.docker_sandbox import DockerSandboxes
+    from bot.llm import llm_from_settings
+    from bot.run_local import main_run_local
+    from bot.run_worker import run_deps_from
+
+    settings = get_settings()
+    jsonlog.configure("WARNING")
+    deps = run_deps_from(settings, llm_from_settings(settings), DockerSandboxes())
+    assert deps is not None
+    return main_run_local(deps, Path(args.repo), Path(args.issue_file), args.issue_number)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="issue-pilot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,8 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=_serve)
 
-    worker = sub.add_parser("worker", help="run the worker that handles deliveries")
+    worker = sub.add_parser("worker", help="run the worker: deliveries and runs")
     worker.set_defaults(run=_worker)
+
+    local = sub.add_parser("run-local", help="one run on a local checkout, without GitHub")
+    local.add_argument("--repo", required=True, help="path of the local git repository")
+    local.add_argument("--issue-file", required=True, help="markdown (first line: title) or JSON")
+    local.add_argument("--issue-number", type=int, default=1)
+    local.set_defaults(run=_run_local)
 
     sim = sub.add_parser("sim", help="run ghsim, the local GitHub")
     sim.add_argument("--host", default="127.0.0.1")
@@ -71,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--ci-image", default=None, help="image CI jobs run in")
     sim.add_argument("--ci-max-jobs", type=int, default=2, help="CI jobs run at once")
     sim.set_defaults(run=_sim)
+
+    scripted = sub.add_parser("scripted-model", help="serve a scripted OpenAI-compatible model")
+    scripted.add_argument("--script", required=True, help="JSON or YAML list of steps")
+    scripted.add_argument("--host", default="127.0.0.1")
+    scripted.add_argument("--port", type=int, default=8081)
+    scripted.set_defaults(run=_scripted_model)
     return parser
 
 

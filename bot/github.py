@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol, cast
+from urllib.parse import quote
 
 import httpx
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import BaseCacheStrategy
 from githubkit.exception import RequestFailed
-from githubkit_schemas.latest.models import IssueComment
+from githubkit.utils import UNSET
+from githubkit_schemas.latest.models import (
+    ContentFile,
+    IssueComment,
+    PullRequest,
+    PullRequestSimple,
+)
 
 Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
 
@@ -39,8 +49,50 @@ class Comment:
     html_url: str
 
 
+@dataclass(frozen=True)
+class RepoInfo:
+    full_name: str
+    default_branch: str
+    clone_url: str
+    html_url: str
+    private: bool
+
+
+@dataclass(frozen=True)
+class IssueInfo:
+    number: int
+    title: str
+    body: str
+    state: str
+    labels: tuple[str, ...]
+    html_url: str
+    author: str
+    is_pull_request: bool
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    html_url: str
+    state: str
+    draft: bool
+    merged: bool
+    head_ref: str
+    head_sha: str
+    body: str
+
+
+# Refresh a push token this long before GitHub says it expires, so a push that starts
+# just before expiry still has time to finish.
+TOKEN_MARGIN = timedelta(minutes=5)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class GitHubClient(Protocol):
-    """What handlers may do on GitHub, as one installation."""
+    """What handlers and runs may do on GitHub, as one installation."""
 
     async def permission(self, repo: Repo, login: str) -> str: ...
 
@@ -54,10 +106,42 @@ class GitHubClient(Protocol):
 
     async def react_to_comment(self, repo: Repo, comment_id: int, content: Reaction) -> None: ...
 
+    async def get_comment(self, repo: Repo, comment_id: int) -> Comment | None: ...
+
+    async def repository(self, repo: Repo) -> RepoInfo: ...
+
+    async def issue(self, repo: Repo, number: int) -> IssueInfo: ...
+
+    async def remove_label(self, repo: Repo, number: int, name: str) -> None: ...
+
+    async def file_text(self, repo: Repo, path: str, ref: str | None = None) -> str | None:
+        """A file's text at `ref` (the default branch if None); None if it is not a file."""
+        ...
+
+    async def find_pull(self, repo: Repo, head_branch: str) -> PullInfo | None:
+        """The newest pull request, open or closed, from `head_branch` of `repo` itself."""
+        ...
+
+    async def create_pull(
+        self, repo: Repo, head: str, base: str, title: str, body: str, draft: bool = True
+    ) -> PullInfo: ...
+
+    async def update_pull(
+        self, repo: Repo, number: int, *, title: str | None = None, body: str | None = None
+    ) -> None: ...
+
+    async def push_token(self, repo: Repo) -> str:
+        """An installation token for git over HTTP to `repo` (user `x-access-token`)."""
+        ...
+
 
 class GitHubApp(Protocol):
     async def bot_login(self) -> str:
         """The login the App comments as, `<slug>[bot]`."""
+        ...
+
+    async def bot_identity(self) -> tuple[str, str]:
+        """(name, email) GitHub attributes to the App's bot user in commits."""
         ...
 
     async def client(self, repo: Repo, installation_id: int | None) -> GitHubClient:
@@ -73,8 +157,56 @@ def effective_role(permission: str | None, role_name: str | None) -> str:
 
 
 @dataclass
+class InstallationTokens:
+    """Installation access tokens minted as the App, one per repository, kept until near expiry.
+
+    Scoped to one repository so a token handed to git can reach nothing else.
+    """
+
+    as_app: GitHub[AppAuthStrategy]
+    installation_id: int
+    clock: Callable[[], datetime] = field(default=_utcnow)
+    _cache: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+    async def for_repo(self, repo: Repo) -> str:
+        key = repo.full_name.lower()
+        cached = self._cache.get(key)
+        if cached is not None and self.clock() < cached[1] - TOKEN_MARGIN:
+            return cached[0]
+        resp = await self.as_app.rest.apps.async_create_installation_access_token(
+            self.installation_id, repositories=[repo.name]
+        )
+        data = resp.parsed_data
+        self._cache[key] = (data.token, datetime.fromisoformat(data.expires_at))
+        return data.token
+
+
+def _pull_info(pull: PullRequest | PullRequestSimple) -> PullInfo:
+    # The list endpoint's simple shape has no `merged`; `merged_at` is in both shapes.
+    return PullInfo(
+        number=pull.number,
+        html_url=pull.html_url,
+        state=pull.state,
+        draft=bool(pull.draft),
+        merged=pull.merged_at is not None,
+        head_ref=pull.head.ref,
+        head_sha=pull.head.sha,
+        body=pull.body or "",
+    )
+
+
+def _comment(c: IssueComment) -> Comment:
+    return Comment(c.id, c.body or "", c.user.login if c.user else "", c.html_url)
+
+
+def _is_not_found(exc: RequestFailed) -> bool:
+    return exc.response.status_code == 404
+
+
+@dataclass
 class InstallationClient:
     gh: GitHub[AppInstallationAuthStrategy]
+    tokens: InstallationTokens
 
     async def permission(self, repo: Repo, login: str) -> str:
         try:
@@ -98,16 +230,14 @@ class InstallationClient:
             issue_number=number,
             per_page=100,
         ):
-            author: str = c.user.login if c.user else ""
-            comments.append(Comment(c.id, c.body or "", author, c.html_url))
+            comments.append(_comment(c))
         return comments
 
     async def create_comment(self, repo: Repo, number: int, body: str) -> Comment:
         resp = await self.gh.rest.issues.async_create_comment(
             repo.owner, repo.name, number, body=body
         )
-        c = resp.parsed_data
-        return Comment(c.id, c.body or "", c.user.login if c.user else "", c.html_url)
+        return _comment(resp.parsed_data)
 
     async def update_comment(self, repo: Repo, comment_id: int, body: str) -> None:
         await self.gh.rest.issues.async_update_comment(repo.owner, repo.name, comment_id, body=body)
@@ -127,6 +257,121 @@ class InstallationClient:
             comment_id,
             content=content,
         )
+
+    async def get_comment(self, repo: Repo, comment_id: int) -> Comment | None:
+        try:
+            resp = await self.gh.rest.issues.async_get_comment(repo.owner, repo.name, comment_id)
+        except RequestFailed as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+        return _comment(resp.parsed_data)
+
+    async def repository(self, repo: Repo) -> RepoInfo:
+        r = (await self.gh.rest.repos.async_get(repo.owner, repo.name)).parsed_data
+        return RepoInfo(r.full_name, r.default_branch, r.clone_url, r.html_url, r.private)
+
+    async def issue(self, repo: Repo, number: int) -> IssueInfo:
+        i = (await self.gh.rest.issues.async_get(repo.owner, repo.name, number)).parsed_data
+        labels = tuple(
+            label if isinstance(label, str) else (label.name or "") for label in i.labels
+        )
+        return IssueInfo(
+            number=i.number,
+            title=i.title,
+            body=i.body or "",
+            state=i.state,
+            labels=labels,
+            html_url=i.html_url,
+            author=i.user.login if i.user else "",
+            is_pull_request=bool(i.pull_request),
+        )
+
+    async def remove_label(self, repo: Repo, number: int, name: str) -> None:
+        if "?" in name or "#" in name:
+            # githubkit's App auth re-parses the decoded request path and rejects these.
+            await self._remove_label_by_setting(repo, number, name)
+            return
+        # githubkit puts the name into the path as is; a label may hold '/' or spaces.
+        try:
+            await self.gh.rest.issues.async_remove_label(
+                repo.owner, repo.name, number, quote(name, safe="")
+            )
+        except RequestFailed as exc:
+            if not _is_not_found(exc):
+                raise
+
+    async def _remove_label_by_setting(self, repo: Repo, number: int, name: str) -> None:
+        # Not atomic: a label added between the read and the write would be dropped.
+        labels = (await self.issue(repo, number)).labels
+        kept = [label for label in labels if label.lower() != name.lower()]
+        if len(kept) != len(labels):
+            await self.gh.rest.issues.async_set_labels(repo.owner, repo.name, number, labels=kept)
+
+    async def file_text(self, repo: Repo, path: str, ref: str | None = None) -> str | None:
+        try:
+            resp = await self.gh.rest.repos.async_get_content(
+                repo.owner, repo.name, quote(path.strip("/")), ref=UNSET if ref is None else ref
+            )
+        except RequestFailed as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+        item = resp.parsed_data
+        if not isinstance(item, ContentFile):
+            return None
+        if item.encoding == "base64":
+            data = base64.b64decode(item.content)
+        else:
+            # Files over 1 MB come without content; the raw media type has them.
+            data = await self._raw_file(repo, path, ref)
+        return data.decode("utf-8", errors="replace")
+
+    async def _raw_file(self, repo: Repo, path: str, ref: str | None) -> bytes:
+        url = f"/repos/{repo.owner}/{repo.name}/contents/{quote(path.strip('/'))}"
+        params: dict[str, Any] = {} if ref is None else {"ref": ref}
+        resp = await self.gh.arequest(
+            "GET", url, params=params, headers={"Accept": "application/vnd.github.raw"}
+        )
+        return resp.content
+
+    async def find_pull(self, repo: Repo, head_branch: str) -> PullInfo | None:
+        resp = await self.gh.rest.pulls.async_list(
+            repo.owner,
+            repo.name,
+            state="all",
+            head=f"{repo.owner}:{head_branch}",
+            sort="created",
+            direction="desc",
+            per_page=1,
+        )
+        # githubkit's PullsClient has a method named `list`, which mypy reads its annotation as.
+        pulls = cast("list[PullRequestSimple]", resp.parsed_data)
+        return _pull_info(pulls[0]) if pulls else None
+
+    async def create_pull(
+        self, repo: Repo, head: str, base: str, title: str, body: str, draft: bool = True
+    ) -> PullInfo:
+        resp = await self.gh.rest.pulls.async_create(
+            repo.owner, repo.name, head=head, base=base, title=title, body=body, draft=draft
+        )
+        return _pull_info(resp.parsed_data)
+
+    async def update_pull(
+        self, repo: Repo, number: int, *, title: str | None = None, body: str | None = None
+    ) -> None:
+        if title is None and body is None:
+            return
+        await self.gh.rest.pulls.async_update(
+            repo.owner,
+            repo.name,
+            number,
+            title=UNSET if title is None else title,
+            body=UNSET if body is None else body,
+        )
+
+    async def push_token(self, repo: Repo) -> str:
+        return await self.tokens.for_repo(repo)
 
 
 class SharedTransport(httpx.AsyncBaseTransport):
@@ -162,6 +407,7 @@ class GitHubKitApp:
     _clients: dict[int, InstallationClient] = field(default_factory=dict)
     _installations: dict[str, int] = field(default_factory=dict)
     _bot_login: str | None = None
+    _bot_identity: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         self._shared = SharedTransport(self.transport)
@@ -185,6 +431,23 @@ class GitHubKitApp:
             self._bot_login = f"{data.slug}[bot]"
         return self._bot_login
 
+    async def bot_identity(self) -> tuple[str, str]:
+        if self._bot_identity is None:
+            login = await self.bot_login()
+            # An App's JWT may only call /app endpoints, so an installation asks for the user.
+            gh = (await self._any_installation()).gh
+            user = (await gh.rest.users.async_get_by_username(login)).parsed_data
+            self._bot_identity = (login, f"{user.id}+{login}@users.noreply.github.com")
+        return self._bot_identity
+
+    async def _any_installation(self) -> InstallationClient:
+        for client in self._clients.values():
+            return client
+        resp = await self._as_app.rest.apps.async_list_installations(per_page=1)
+        if not resp.parsed_data:
+            raise RuntimeError("the App has no installation to look its bot user up with")
+        return self.for_installation(resp.parsed_data[0].id)
+
     async def client(self, repo: Repo, installation_id: int | None) -> InstallationClient:
         if installation_id is None:
             installation_id = await self._installation_of(repo)
@@ -202,7 +465,8 @@ class GitHubKitApp:
         client = self._clients.get(installation_id)
         if client is None:
             auth = AppInstallationAuthStrategy(self.app_id, self.private_key, installation_id)
-            client = InstallationClient(self._github(auth))
+            tokens = InstallationTokens(self._as_app, installation_id)
+            client = InstallationClient(self._github(auth), tokens)
             self._clients[installation_id] = client
         return client
 

@@ -19,7 +19,11 @@ class CommandResult:
     output_bytes: int  # how much the command wrote, before any cut
 
 
-class SandboxFileError(Exception):
+class SandboxError(Exception):
+    """The sandbox could not do what was asked (a broken .git, a container that died)."""
+
+
+class SandboxFileError(SandboxError):
     """A file tool asked for a path outside the workspace, or one that is not there."""
 
 
@@ -31,6 +35,12 @@ class SandboxSpec:
     cpus: float = 1.0
     pids: int = 256
     command_timeout_s: float = 600.0
+    # The workspace is a tmpfs of at most this size; what the agent writes there counts against
+    # memory_bytes, like /tmp.
+    workspace_bytes: int = 4 * 1024**3
+    tmp_bytes: int = 256 * 1024**2  # the tmpfs at /tmp; it counts against memory_bytes too
+    output_head_bytes: int = 16 * 1024  # a command's output is kept as this head and tail
+    output_tail_bytes: int = 16 * 1024
 
 
 class Sandbox(Protocol):
@@ -61,5 +71,6 @@ class Sandboxes(Protocol):
         self, spec: SandboxSpec, tree_tar: bytes
     ) -> AbstractAsyncContextManager[SandboxSession]:
         """A volume filled with `tree_tar` (the files at the run's base, no .git), removed on
-        exit whatever happened."""
+        exit whatever happened. Whatever an earlier session of the same run left (a worker
+        killed mid-run) is removed first: only the run's lease holder opens a session."""
         ...

@@ -45,11 +45,16 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str | None = None
+    llm_force_tools: bool = False
+    llm_timeout_s: float = 300.0
+    llm_max_tries: int = 5
 
     trigger_label: str = "pilot"
     command_prefix: str = "/pilot"
     sandbox_image: str = DEFAULT_SANDBOX_IMAGE
     runs_dir: Path = Path("runs")
+    cache_dir: Path = Path("cache")
+    run_timeout_s: int = 3 * 3600
 
     max_body_bytes: int = 25 * 1024 * 1024
     body_read_timeout_s: float = 30.0

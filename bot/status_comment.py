@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.github import Comment
@@ -14,10 +14,21 @@ MARKER = "<!-- pilot:state"
 _STATE = re.compile(r"<!-- pilot:state (\{.*?\}) -->", re.DOTALL)
 
 
-def render_status(headline: str, state: dict[str, Any]) -> str:
+def render_status(
+    headline: str,
+    state: dict[str, Any],
+    checklist: str = "",
+    facts: Sequence[str] = (),
+) -> str:
     # "--" inside an HTML comment would end it early on GitHub's renderer.
     state_json = json.dumps(state, sort_keys=True).replace("--", "\\u002d\\u002d")
-    return render("comments/status.md.j2", headline=headline, state_json=state_json)
+    return render(
+        "comments/status.md.j2",
+        headline=headline,
+        checklist=checklist,
+        facts=list(facts),
+        state_json=state_json,
+    )
 
 
 def parse_state(body: str) -> dict[str, Any] | None:

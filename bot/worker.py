@@ -87,6 +87,7 @@ def build_worker(
     router: Router | None = None,
     github: GitHubApp | None = None,
     burst: bool = False,
+    handle_signals: bool | None = None,
 ) -> Worker:
     """An arq worker for deliveries; tests pass their own GitHub app and run it in burst mode."""
     if router is None:
@@ -125,5 +126,5 @@ def build_worker(
         max_jobs=20,
         job_timeout=300,
         keep_result=3600,
-        handle_signals=not burst,
+        handle_signals=(not burst) if handle_signals is None else handle_signals,
     )

@@ -187,14 +187,17 @@ class _Exchange:
                     head += chunk
                 sep = b"\r\n\r\n" if b"\r\n\r\n" in head else b"\n\n"
                 raw_headers, _, first = head.partition(sep)
+                # The response's disconnect listener reads the same ASGI channel as the feeder:
+                # answering before the body is all in would let it swallow the rest of a large
+                # push. Git's services read their whole request before they answer anyway.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(feeder)
                 self.headers.set_result(_parse_cgi_headers(raw_headers))
                 if first:
                     await self._put(first)
                 while chunk := await proc.stdout.read(_CHUNK):
                     await self._put(chunk)
                 await proc.wait()
-                with contextlib.suppress(Exception):
-                    await feeder
                 if self.push and proc.returncode == 0:
                     await asyncio.to_thread(
                         after_push, self.sim, self.repo["id"], before, self.caller

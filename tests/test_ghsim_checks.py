@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 
-import docker
 from tests.ghsim_support import Delivery, Ghsim, unique
 from tests.sim_process import Ghsim as GhsimInstance
 from tests.sim_process import WebhookReceiver, running_ghsim

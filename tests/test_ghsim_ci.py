@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 
-import docker
 from tests.services import setting, unavailable
 from tests.sim_process import (
     Ghsim,

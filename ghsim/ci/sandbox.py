@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from docker.models.containers import Container
-
     import docker
+    from docker.models.containers import Container
 
 JOB_LABEL = "ghsim.job"
 INSTANCE_LABEL = "ghsim.instance"

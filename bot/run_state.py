@@ -1,0 +1,113 @@
+"""A run's durable state: what the status comment's hidden block holds, and how it reads."""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bot.llm import Usage
+
+STATE_VERSION = 1
+
+
+class Phase(StrEnum):
+    QUEUED = "queued"
+    PLAN = "plan"
+    WAIT_APPROVAL = "wait_approval"
+    SETUP = "setup"
+    EXECUTE = "execute"
+    CHECK = "check"
+    PULL_REQUEST = "pull_request"
+    AWAIT_CI = "await_ci"
+    ASKED = "asked"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    READY = "ready"
+
+
+# A start_run job that finds one of these has nothing left to do: only a person (or CI, with
+# the next issue's loop) moves the run on.
+RESTING_PHASES = frozenset(
+    {
+        Phase.WAIT_APPROVAL,
+        Phase.AWAIT_CI,
+        Phase.ASKED,
+        Phase.STOPPED,
+        Phase.FAILED,
+        Phase.READY,
+    }
+)
+
+
+@dataclass
+class LocalCheck:
+    command: str
+    exit_code: int | None
+    timed_out: bool
+    output_tail: str
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+@dataclass
+class RunState:
+    issue: int
+    requested_by: str
+    phase: Phase = Phase.QUEUED
+    started_at: float = field(default_factory=time.time)
+    branch: str | None = None
+    base_branch: str | None = None
+    tree: list[dict[str, Any]] | None = None
+    approved: bool = False
+    pr_number: int | None = None
+    pr_url: str | None = None
+    head_sha: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    steps: int = 0
+    check: LocalCheck | None = None
+    question: str | None = None
+    error: str | None = None
+    attempt: int = 1
+
+    @property
+    def usage(self) -> Usage:
+        return Usage(self.prompt_tokens, self.completion_tokens)
+
+    def add_usage(self, usage: Usage) -> None:
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["phase"] = self.phase.value
+        data["v"] = STATE_VERSION
+        return {k: v for k, v in data.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunState:
+        """Reads what any earlier writer left, the queued stub of `request_run` included."""
+        known = {f for f in cls.__dataclass_fields__ if f in data}
+        values = {k: data[k] for k in known}
+        values["phase"] = Phase(values.get("phase", Phase.QUEUED))
+        check = values.get("check")
+        values["check"] = LocalCheck(**check) if isinstance(check, dict) else None
+        return cls(**values)
+
+
+def branch_name(issue: int, title: str) -> str:
+    """`pilot/issue-<n>-<slug>`, with a slug git and people can both read."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    slug = slug[:40].rstrip("-") or "work"
+    return f"pilot/issue-{issue}-{slug}"
+
+
+def run_dir_name(repo_full_name: str, issue: int) -> str:
+    return f"{repo_full_name.replace('/', '__')}__issue-{issue}"
