@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.coordination import Coordination
 from bot.github import GitHubApp
 from bot.jobs import JobQueue
+from bot.run_signals import RunSignals
 from bot.settings import Settings
 
 
@@ -16,3 +17,4 @@ class HandlerContext:
     github: GitHubApp
     jobs: JobQueue
     coordination: Coordination
+    signals: RunSignals

@@ -1,22 +1,28 @@
 """The run's state machine: deterministic transitions, each one written to the status comment.
 
 PLAN → WAIT_APPROVAL (when asked for) → SETUP → EXECUTE node by node (COMMIT and PUSH each)
-→ CHECK (the repo's test command) → PULL_REQUEST → AWAIT_CI. No model decides the next state.
-A worker that dies anywhere resumes from the saved state and the branch's commit trailers.
+→ CHECK (the repo's test command) → PULL_REQUEST → AWAIT_CI, then whatever CI, reviews and
+people say (bot/run_followup.py). No model decides the next state. A worker that dies
+anywhere resumes from the saved state and the branch's commit trailers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import tarfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
+from time import perf_counter
+from typing import Any, Protocol, TypeVar
 
 from bot.agent import AgentLimits, Deadline, NodeOutcome, NodeTask, TokenBudget, run_node
-from bot.llm import LLM, LLMError
+from bot.llm import LLM, LLMError, Usage
 from bot.observations import cut
 from bot.planner import IssueText, PlanError, plan
 from bot.repo_config import RepoConfig, RepoConfigError, parse_repo_config
@@ -25,20 +31,36 @@ from bot.requirements import NodeStatus, Requirement, RequirementTree
 from bot.run_host import RunHost, RunTarget
 from bot.run_report import pull_request_body, pull_request_title, status_report
 from bot.run_state import RESTING_PHASES, LocalCheck, Phase, RunState, branch_name
-from bot.sandbox import Sandbox, Sandboxes, SandboxSession, SandboxSpec
+from bot.sandbox import Sandbox, SandboxError, Sandboxes, SandboxSession, SandboxSpec
 from bot.templates import render
 from bot.trajectory import Trajectory
-from bot.workspace import Checkout, Workspace
+from bot.workspace import Checkout, Workspace, WorkspaceError
 
 log = logging.getLogger("pilot.controller")
 
-_OUTCOME_REASONS = {
+OUTCOME_REASONS = {
     "asked": "The agent asked a question it cannot answer itself.",
     "out_of_steps": "The step budget for this requirement ran out.",
     "out_of_tokens": "The run's token budget ran out.",
     "out_of_time": "The run's time budget ran out.",
     "malformed": "The model kept sending tool calls that could not be used.",
 }
+STOP_POLL_S = 1.0
+T = TypeVar("T")
+
+
+class Scheduler(Protocol):
+    async def later(self, event: dict[str, Any], key: str, delay_s: float) -> None:
+        """Hands `event` back to this run after `delay_s` (the CI time-out)."""
+        ...
+
+
+class StopSignals(Protocol):
+    async def stop_requested(self, repo_full_name: str, number: int) -> bool: ...
+
+    async def set_waiting(self, repo_full_name: str, number: int, on: bool) -> None: ...
+
+    async def clear_stop(self, repo_full_name: str, number: int) -> None: ...
 
 
 @dataclass
@@ -51,12 +73,30 @@ class RunDeps:
     runs_dir: Path
     sandbox_image: str
     command_prefix: str = "/pilot"
+    trigger_label: str = "pilot"
     force_tools: bool = False
+    ci_timeout_s: float = 600.0
+    scheduler: Scheduler | None = None
+    signals: StopSignals | None = None
     clock: Callable[[], float] = time.time
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Parked(Exception):
-    """The run cannot go on without a person; the state says why."""
+    """The run cannot go on without a person (or CI); the state says why."""
+
+
+class Stopped(Exception):
+    """A person stopped the run while it worked."""
+
+
+@dataclass
+class WorkItem:
+    """One thing for the agent to do: a tree node, or a fix, a review, an answer."""
+
+    node: Requirement
+    notes: Sequence[str] = ()
+    park_as: str = "execute"  # what `parked["kind"]` says when the agent cannot finish it
 
 
 class Controller:
@@ -66,85 +106,136 @@ class Controller:
         self.run_id = run_id
         self.requested_by = requested_by
         self.config = RepoConfig()
+        self.target: RunTarget | None = None
+        self._trajectory: Trajectory | None = None
+        self._stop = False
 
-    async def run(self) -> RunState:
+    # entry points ---------------------------------------------------------------------------
+    async def run(self, queued_s: float | None = None) -> RunState:
+        """Starts the run, or moves it on as far as it can go; `queued_s` is how long its job
+        waited."""
         target = await self.host.target()
         state = await self.host.load_state() or RunState(target.issue.number, self.requested_by)
+        if state.phase in (Phase.STOPPED, Phase.FAILED) and self.requested_by:
+            # Asked again after a stop or a failure: a new attempt, on the same branch.
+            state = RunState(
+                target.issue.number,
+                self.requested_by,
+                attempt=state.attempt + 1,
+                branch=state.branch,
+                pr_number=state.pr_number,
+                pr_url=state.pr_url,
+            )
+            await self._clear_stop(state)
+        elif state.phase is Phase.QUEUED:
+            # A stop flag left by an earlier close of the issue is not meant for this run.
+            await self._clear_stop(state)
         if state.phase in RESTING_PHASES:
             log.info("nothing to do", extra={"run": self.run_id, "phase": state.phase.value})
             return state
-        text = await self.host.read_config(target.base_branch)
+        return await self._in_session(state, self._start, queued_s)
+
+    async def handle(self, event: dict[str, Any]) -> RunState | None:
+        """What CI, a review or a person said; None when the issue has no run."""
+        from bot import run_followup
+
+        state = await self.host.load_state()
+        if state is None:
+            return None
+
+        async def work(state: RunState) -> None:
+            await run_followup.handle(self, state, event)
+
+        return await self._in_session(state, work, None)
+
+    async def _in_session(
+        self,
+        state: RunState,
+        work: Callable[[RunState], Awaitable[None]],
+        queued_s: float | None,
+    ) -> RunState:
+        self.target = await self.host.target()
         try:
-            self.config = parse_repo_config(text)
+            self.config = parse_repo_config(await self.host.read_config(self.target.base_branch))
         except RepoConfigError as exc:
-            await self._refuse_config(state, target, exc)
+            await self._refuse_config(state, exc)
             return state
-        trajectory = Trajectory(self.deps.runs_dir / self.run_id)
+        trajectory = self._trajectory = Trajectory(self.deps.runs_dir / self.run_id)
+        if queued_s is not None:
+            trajectory.record(kind="timing", phase="queue", ms=round(queued_s * 1000, 1))
         try:
-            await self._advance(state, target, trajectory)
+            async with self._watch_stop(state):
+                await work(state)
         except Parked:
             pass
+        except Stopped:
+            await self.stop(state, f"stopped by a `{self.deps.command_prefix} stop`")
         except LLMError as exc:
-            await self._fail(state, "the model could not be reached", str(exc))
+            await self.fail(state, "the model could not be reached", str(exc))
         except PlanError as exc:
-            await self._fail(state, "no usable plan came out of the issue", str(exc))
+            await self.fail(state, "no usable plan came out of the issue", str(exc))
+        except WorkspaceError as exc:
+            await self.fail(state, f"git failed: {exc}", exc.stderr)
+        except SandboxError as exc:
+            await self.fail(state, "the sandbox failed", str(exc))
         finally:
             trajectory.close()
         return state
 
-    async def _advance(self, state: RunState, target: RunTarget, trajectory: Trajectory) -> None:
-        budget = TokenBudget(self.config.max_tokens, state.usage)
-        deadline = Deadline(state.started_at + self.config.max_minutes * 60, self.deps.clock)
+    @property
+    def repo_full_name(self) -> str:
+        assert self.target is not None
+        return self.target.key
+
+    # the start path -------------------------------------------------------------------------
+    async def _start(self, state: RunState) -> None:
+        target = self.target
+        assert target is not None
+        if not self.config.allows(state.requested_by):
+            await self.fail(
+                state, f"@{state.requested_by} is not in `allowed_users` of .github/pilot.yml", ""
+            )
+            return
         state.branch = state.branch or branch_name(target.issue.number, target.issue.title)
         state.base_branch = state.base_branch or target.base_branch
-        checkout = await self.deps.workspace.checkout(
-            target.key,
-            target.remote_url,
-            await self.host.git_token(),
-            state.base_branch,
-            state.branch,
-        )
-        try:
+        async with self.checkout(state) as checkout:
             tree_tar = checkout.tree_tar()
             if state.tree is None:
-                await self._plan(state, target, tree_tar, budget, trajectory)
+                await self._plan(state, tree_tar)
             if self.config.plan_approval and not state.approved:
-                await self._save(state, Phase.WAIT_APPROVAL)
+                await self.save(state, Phase.WAIT_APPROVAL)
                 return
             tree = RequirementTree.from_state(state.tree or [])
             await self._mark_committed(tree, checkout, state)
-            spec = SandboxSpec(self.run_id, self.config.image or self.deps.sandbox_image)
-            async with self.deps.sandboxes.session(spec, tree_tar) as session:
-                await self._setup(state, session)
-                await self._execute(
-                    state, target, tree, session, checkout, budget, deadline, trajectory, tree_tar
-                )
-                await self._check(state, session)
-            await self._open_pull(state, target)
-        finally:
-            checkout.cleanup()
+            items = _tree_items(tree, state)
+            await self.work(state, checkout, tree_tar, items, tree, check=True)
+            unchanged = checkout.head_sha == checkout.base_tip
+        if unchanged and state.pr_number is None:
+            # GitHub refuses a pull request without commits; say so instead.
+            await self.fail(
+                state, "the work is done but changed no file, so there is nothing to review", ""
+            )
+            return
+        await self._open_pull(state)
 
-    async def _plan(
-        self,
-        state: RunState,
-        target: RunTarget,
-        tree_tar: bytes,
-        budget: TokenBudget,
-        trajectory: Trajectory,
-    ) -> None:
-        await self._save(state, Phase.PLAN)
-        issue = IssueText(target.issue.number, target.issue.title, target.issue.body)
+    async def _plan(self, state: RunState, tree_tar: bytes) -> None:
+        assert self.target is not None
+        issue = self.target.issue
+        await self.save(state, Phase.PLAN)
+        since = perf_counter()
+        trajectory = self._trajectory
+        assert trajectory is not None
         result = await plan(
             self.deps.llm,
-            issue,
-            repo_map(_paths(tree_tar)),
+            IssueText(issue.number, issue.title, issue.body),
+            repo_map(paths_in(tree_tar)),
             force_tool=self.deps.force_tools,
             on_step=lambda step: trajectory.record(kind="plan", **step),
         )
+        self._timing("plan", since)
         state.add_usage(result.usage)
-        budget.add(result.usage)
         state.tree = result.tree.to_state()
-        await self._save(state, Phase.PLAN)
+        await self.save(state, Phase.PLAN)
 
     async def _mark_committed(
         self, tree: RequirementTree, checkout: Checkout, state: RunState
@@ -160,10 +251,77 @@ class Controller:
         state.tree = tree.to_state()
         state.head_sha = checkout.head_sha
 
+    async def _open_pull(self, state: RunState) -> None:
+        assert self.target is not None and state.branch and state.base_branch
+        await self.save(state, Phase.PULL_REQUEST)
+        issue = self.target.issue
+        summary = f"Issue Pilot's work on #{issue.number}: {issue.title}"
+        body = pull_request_body(state, summary, self.config.max_tokens)
+        since = perf_counter()
+        pull = await self.host.open_pull(
+            state.branch, state.base_branch, pull_request_title(issue.title), body
+        )
+        state.pr_number, state.pr_url = pull.number, pull.url
+        self._timing("pull_request", since)
+        await self.await_ci(state)
+
+    async def await_ci(self, state: RunState) -> None:
+        """Waits for CI on the head just pushed; the time-out falls back to the sandbox."""
+        state.ci_sha = state.head_sha
+        state.ci_pushed_at = self.deps.clock()
+        state.ci_attempt += 1
+        await self.save(state, Phase.AWAIT_CI)
+        if self.deps.scheduler is not None and state.ci_sha:
+            event = {"kind": "ci_timeout", "sha": state.ci_sha}
+            key = f"ci_timeout:{state.ci_sha}"
+            await self.deps.scheduler.later(event, key, self.deps.ci_timeout_s)
+
+    # doing work in the sandbox ---------------------------------------------------------------
+    @asynccontextmanager
+    async def checkout(self, state: RunState) -> AsyncIterator[Checkout]:
+        assert self.target is not None and state.branch and state.base_branch
+        since = perf_counter()
+        checkout = await self.deps.workspace.checkout(
+            self.target.key,
+            self.target.remote_url,
+            await self.host.git_token(),
+            state.base_branch,
+            state.branch,
+        )
+        self._timing("fetch", since)
+        try:
+            yield checkout
+        finally:
+            checkout.cleanup()
+
+    async def work(
+        self,
+        state: RunState,
+        checkout: Checkout,
+        tree_tar: bytes,
+        items: Callable[[], WorkItem | None],
+        tree: RequirementTree | None,
+        check: bool = False,
+    ) -> bool:
+        """Runs the agent on each item `items` gives, in one sandbox session, committing and
+        pushing each; True when anything was pushed. Parks when an item cannot be finished."""
+        spec = SandboxSpec(self.run_id, self.config.image or self.deps.sandbox_image)
+        pushed = False
+        since = perf_counter()
+        async with self.deps.sandboxes.session(spec, tree_tar) as session:
+            self._timing("sandbox", since)
+            await self._setup(state, session)
+            item = items()
+            if item is not None:
+                pushed = await self._execute(state, session, checkout, tree_tar, item, items, tree)
+            if check:
+                await self._check(state, session)
+        return pushed
+
     async def _setup(self, state: RunState, session: SandboxSession) -> None:
         if not self.config.setup:
             return
-        await self._save(state, Phase.SETUP)
+        await self.save(state, Phase.SETUP)
         network = self.config.network_during_setup
         async with session.phase("setup", network=network) as sandbox:
             for command in self.config.setup:
@@ -171,7 +329,7 @@ class Controller:
                 if result.exit_code != 0:
                     detail = f"$ {command}\n{cut(result.output, 6000)}"
                     why = "timed out" if result.timed_out else f"exited {result.exit_code}"
-                    await self._fail(state, f"the set-up command `{command}` {why}", detail)
+                    await self.fail(state, f"the set-up command `{command}` {why}", detail)
                     raise Parked
             # What set-up leaves in the workspace (a venv, build output) is not the agent's work.
             await sandbox.take_patch()
@@ -179,109 +337,196 @@ class Controller:
     async def _execute(
         self,
         state: RunState,
-        target: RunTarget,
-        tree: RequirementTree,
         session: SandboxSession,
         checkout: Checkout,
-        budget: TokenBudget,
-        deadline: Deadline,
-        trajectory: Trajectory,
         tree_tar: bytes,
-    ) -> None:
-        if tree.next_pending() is None:
-            return
+        first: WorkItem,
+        items: Callable[[], WorkItem | None],
+        tree: RequirementTree | None,
+    ) -> bool:
+        assert self.target is not None
         author = await self.host.author()
         token = await self.host.git_token()
         limits = AgentLimits(max_steps=self.config.max_steps, force_tools=self.deps.force_tools)
-        the_map = repo_map(_paths(tree_tar))
+        budget = TokenBudget(self.config.max_tokens, _budget_usage(state))
+        deadline = Deadline(state.started_at + self.config.max_minutes * 60, self._clock)
+        the_map = repo_map(paths_in(tree_tar))
+        view = tree or RequirementTree([])
+        pushed = False
+        since = perf_counter()
         async with session.phase("execute") as sandbox:
-            while (node := tree.next_pending()) is not None:
-                tree.set_status(node.id, NodeStatus.IN_PROGRESS)
-                state.tree = tree.to_state()
-                await self._save(state, Phase.EXECUTE)
+            self._timing("container", since)
+            item: WorkItem | None = first
+            while item is not None:
+                node = item.node
+                self._set_status(state, tree, node, NodeStatus.IN_PROGRESS)
+                await self.save(state, Phase.EXECUTE)
                 task = NodeTask(
-                    issue_number=target.issue.number,
-                    issue_title=target.issue.title,
-                    issue_body=target.issue.body,
+                    issue_number=self.target.issue.number,
+                    issue_title=self.target.issue.title,
+                    issue_body=self.target.issue.body,
                     node=node,
-                    tree=tree,
+                    tree=view,
                     repo_map=the_map,
                     setup_commands=list(self.config.setup),
                     test_command=self.config.test,
+                    notes=[*item.notes, *state.answers.get(node.id, [])],
                 )
-                outcome = await run_node(
-                    self.deps.llm, sandbox, task, limits, budget, deadline, trajectory
+                since = perf_counter()
+                assert self._trajectory is not None
+                outcome = await self._unless_stopped(
+                    run_node(
+                        self.deps.llm, sandbox, task, limits, budget, deadline, self._trajectory
+                    )
                 )
+                self._timing("agent", since, node=node.id, steps=outcome.steps)
                 state.add_usage(outcome.usage)
                 state.steps += outcome.steps
+                if self._stop:
+                    raise Stopped
                 if outcome.kind != "finished":
-                    tree.set_status(node.id, NodeStatus.BLOCKED)
-                    state.tree = tree.to_state()
-                    await self._park(state, node, outcome)
+                    self._set_status(state, tree, node, NodeStatus.BLOCKED)
+                    await self.park(state, node, outcome, item.park_as)
                     raise Parked
-                await self._commit(state, target, node, outcome, sandbox, checkout, author, token)
-                tree.set_status(node.id, NodeStatus.DONE)
-                state.tree = tree.to_state()
-                await self._save(state, Phase.EXECUTE)
+                if await self._commit(state, node, outcome, sandbox, checkout, author, token):
+                    pushed = True
+                self._set_status(state, tree, node, NodeStatus.DONE)
+                await self.save(state, Phase.EXECUTE)
+                item = items()
+        return pushed
+
+    def _set_status(
+        self, state: RunState, tree: RequirementTree | None, node: Requirement, status: NodeStatus
+    ) -> None:
+        node.status = status
+        if tree is not None and any(n.id == node.id for n in tree.nodes):
+            tree.set_status(node.id, status)
+            state.tree = tree.to_state()
 
     async def _commit(
         self,
         state: RunState,
-        target: RunTarget,
         node: Requirement,
         outcome: NodeOutcome,
         sandbox: Sandbox,
         checkout: Checkout,
         author: tuple[str, str],
         token: str | None,
-    ) -> None:
+    ) -> bool:
+        assert self.target is not None
+        since = perf_counter()
         patch = await sandbox.take_patch()
         message = f"{node.title}\n\n{outcome.summary}".strip()
-        trailers = [("Pilot-Issue", f"#{target.issue.number}"), ("Pilot-Node", node.id)]
+        trailers = [("Pilot-Issue", f"#{self.target.issue.number}"), ("Pilot-Node", node.id)]
         sha = await checkout.commit_patch(patch, message, trailers, author)
+        self._timing("commit", since, node=node.id)
         if sha is None:
-            return
+            return False
         # Each node is pushed as it is committed: a worker that dies later loses nothing.
+        since = perf_counter()
         await checkout.push(token)
+        self._timing("push", since, node=node.id)
         state.head_sha = sha
+        return True
 
     async def _check(self, state: RunState, session: SandboxSession) -> None:
         if not self.config.test:
             return
-        await self._save(state, Phase.CHECK)
+        await self.save(state, Phase.CHECK)
+        since = perf_counter()
         async with session.phase("check") as sandbox:
             result = await sandbox.run(self.config.test)
+        self._timing("check", since)
         state.check = LocalCheck(
             self.config.test, result.exit_code, result.timed_out, cut(result.output, 3000)
         )
 
-    async def _open_pull(self, state: RunState, target: RunTarget) -> None:
-        await self._save(state, Phase.PULL_REQUEST)
-        assert state.branch is not None and state.base_branch is not None
-        summary = f"Issue Pilot's work on #{target.issue.number}: {target.issue.title}"
-        body = pull_request_body(state, summary, self.config.max_tokens)
-        pull = await self.host.open_pull(
-            state.branch, state.base_branch, pull_request_title(target.issue.title), body
-        )
-        state.pr_number, state.pr_url = pull.number, pull.url
-        await self._save(state, Phase.AWAIT_CI)
+    # stopping -------------------------------------------------------------------------------
+    def _clock(self) -> float:
+        # A stop makes the run's deadline pass: the agent ends its node before the next step.
+        return math.inf if self._stop else self.deps.clock()
 
-    async def _park(self, state: RunState, node: Requirement, outcome: NodeOutcome) -> None:
-        question = outcome.question or outcome.summary or "How should I go on?"
+    async def _unless_stopped(self, work: Awaitable[T]) -> T:
+        """Awaits `work`, cancelled as soon as someone stops the run (a model call may take
+        minutes; a stop should not)."""
+        task = asyncio.ensure_future(work)
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=STOP_POLL_S)
+            if task in done:
+                return task.result()
+            if self._stop:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+                raise Stopped
+
+    @asynccontextmanager
+    async def _watch_stop(self, state: RunState) -> AsyncIterator[None]:
+        signals = self.deps.signals
+        if signals is None:
+            yield
+            return
+
+        async def poll() -> None:
+            while not self._stop:
+                numbers = [state.issue, *([state.pr_number] if state.pr_number else [])]
+                for number in numbers:
+                    if await signals.stop_requested(self.repo_full_name, number):
+                        self._stop = True
+                await asyncio.sleep(STOP_POLL_S)
+
+        task = asyncio.create_task(poll())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    # telling people -------------------------------------------------------------------------
+    async def park(
+        self, state: RunState, node: Requirement, outcome: NodeOutcome, kind: str
+    ) -> None:
+        await self.ask(
+            state,
+            node,
+            OUTCOME_REASONS.get(outcome.kind, outcome.kind),
+            outcome.question or outcome.summary or "How should I go on?",
+            kind,
+        )
+
+    async def ask(
+        self, state: RunState, node: Requirement, reason: str, question: str, kind: str
+    ) -> None:
         state.question = question
+        state.parked = {"kind": kind, "node": node.id, "title": node.title}
         body = render(
             "comments/run_question.md.j2",
             requested_by=state.requested_by,
             node_id=node.id,
             node_title=node.title,
-            reason=_OUTCOME_REASONS.get(outcome.kind, outcome.kind),
+            reason=reason,
             question=question,
             prefix=self.deps.command_prefix,
         )
-        await self.host.post_once(f"ask-{node.id}-{state.attempt}", body)
-        await self._save(state, Phase.ASKED)
+        await self.host.post_once(f"ask-{node.id}-{len(state.handled)}", body, state.pr_number)
+        await self._set_waiting(state, True)
+        await self.save(state, Phase.ASKED)
 
-    async def _fail(self, state: RunState, reason: str, detail: str) -> None:
+    async def _set_waiting(self, state: RunState, on: bool) -> None:
+        if self.deps.signals is None:
+            return
+        for number in [state.issue, *([state.pr_number] if state.pr_number else [])]:
+            await self.deps.signals.set_waiting(self.repo_full_name, number, on)
+
+    async def resume(self, state: RunState) -> None:
+        """Clears a parked run's question before it goes on."""
+        state.question = None
+        state.parked = None
+        state.error = None
+        await self._set_waiting(state, False)
+
+    async def fail(self, state: RunState, reason: str, detail: str) -> None:
         state.error = reason
         body = render(
             "comments/run_failed.md.j2",
@@ -291,32 +536,74 @@ class Controller:
             branch=state.branch,
             prefix=self.deps.command_prefix,
         )
-        await self.host.post_once(f"failed-{state.attempt}", body)
-        await self._save(state, Phase.FAILED)
+        await self.host.post_once(f"failed-{len(state.handled)}-{state.attempt}", body)
+        await self.save(state, Phase.FAILED)
 
-    async def _refuse_config(
-        self, state: RunState, target: RunTarget, exc: RepoConfigError
-    ) -> None:
+    async def _clear_stop(self, state: RunState) -> None:
+        if self.deps.signals is None:
+            return
+        target = self.target or await self.host.target()
+        for number in [state.issue, *([state.pr_number] if state.pr_number else [])]:
+            await self.deps.signals.clear_stop(target.key, number)
+
+    async def stop(self, state: RunState, why: str) -> None:
+        await self._clear_stop(state)
+        state.outcome = "stopped"
+        state.error = None
+        await self._set_waiting(state, False)
+        await self.save(state, Phase.STOPPED, headline=f"Stopped: {why}.")
+        await self.host.remove_label(self.deps.trigger_label)
+
+    async def _refuse_config(self, state: RunState, exc: RepoConfigError) -> None:
+        assert self.target is not None
         body = render(
             "comments/config_invalid.md.j2",
             requested_by=state.requested_by,
-            branch=target.base_branch,
+            branch=self.target.base_branch,
             problems=exc.problems,
             prefix=self.deps.command_prefix,
         )
         await self.host.post_once(f"config-{state.attempt}", body)
         state.error = "invalid .github/pilot.yml"
-        await self._save(state, Phase.FAILED)
+        await self.save(state, Phase.FAILED)
 
-    async def _save(self, state: RunState, phase: Phase) -> None:
+    def _timing(self, phase: str, since: float, **fields: object) -> None:
+        ms = round((perf_counter() - since) * 1000, 1)
+        if self._trajectory is not None:
+            self._trajectory.record(kind="timing", phase=phase, ms=ms, at=time.time(), **fields)
+
+    def record(self, **fields: object) -> None:
+        if self._trajectory is not None:
+            self._trajectory.record(**fields)
+
+    async def save(self, state: RunState, phase: Phase, headline: str | None = None) -> None:
         state.phase = phase
         report = status_report(
-            state, self.deps.command_prefix, self.config.max_tokens, self.deps.clock()
+            state,
+            self.deps.command_prefix,
+            self.config.max_tokens,
+            self.deps.clock(),
+            ci_max=self.config.max_ci_attempts + state.ci_extra,
+            headline=headline,
         )
         await self.host.save_state(state, report)
         log.info("run state", extra={"run": self.run_id, "phase": phase.value})
 
 
-def _paths(tree_tar: bytes) -> list[str]:
+def _tree_items(tree: RequirementTree, state: RunState) -> Callable[[], WorkItem | None]:
+    def next_item() -> WorkItem | None:
+        node = tree.next_pending()
+        return WorkItem(node) if node is not None else None
+
+    return next_item
+
+
+def _budget_usage(state: RunState) -> Usage:
+    # After a `retry` the budget counts from there: tokens spent before stay on the record.
+    used = max(0, state.budget_tokens_used)
+    return Usage(used, 0)
+
+
+def paths_in(tree_tar: bytes) -> list[str]:
     with tarfile.open(fileobj=BytesIO(tree_tar)) as tar:
         return [m.name.removeprefix("./") for m in tar.getmembers() if m.isfile()]

@@ -30,6 +30,8 @@ LABEL_RUN = "issue-pilot.run"
 LABEL_CREATED = "issue-pilot.created"
 LABEL_PHASE = "issue-pilot.phase"
 LABEL_VOLUME = "issue-pilot.volume"
+# Whose sandboxes these are: one deployment (or `run-local`) never reaps another's.
+LABEL_OWNER = "issue-pilot.owner"
 
 AGENT_USER = "1000:1000"
 # The keep-alive runs as another unprivileged user, so the agent can neither kill it (and with it
@@ -467,13 +469,20 @@ class _Session:
 
     def remove_all(self) -> None:
         """Remove the session's containers, then its volume; safe to call again."""
-        _remove_containers(self.client.containers.list(
-            all=True, filters={"label": f"{LABEL_VOLUME}={self.volume}"}
-        ))  # fmt: skip
-        try:
-            self.client.volumes.get(self.volume).remove(force=True)
-        except NotFound:
-            pass
+        for attempt in range(40):
+            _remove_containers(self.client.containers.list(
+                all=True, filters={"label": f"{LABEL_VOLUME}={self.volume}"}
+            ))  # fmt: skip
+            try:
+                self.client.volumes.get(self.volume).remove(force=True)
+                return
+            except NotFound:
+                return
+            except APIError as error:
+                # A container removal someone else started (a reaper) may still hold it.
+                if "in use" not in str(error) or attempt == 39:
+                    raise
+                time.sleep(0.25)
 
 
 class DockerSession:
@@ -502,8 +511,9 @@ class DockerSession:
 class DockerSandboxes:
     """Sandboxes on a docker daemon; `client` defaults to the one DOCKER_HOST names."""
 
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
+    def __init__(self, client: docker.DockerClient | None = None, owner: str = "local") -> None:
         self._given = client
+        self.owner = owner
 
     @property
     def _client(self) -> docker.DockerClient:
@@ -517,7 +527,11 @@ class DockerSandboxes:
     async def session(self, spec: SandboxSpec, tree_tar: bytes) -> AsyncIterator[DockerSession]:
         slug = re.sub(r"[^a-zA-Z0-9_.-]+", "-", spec.run_id)[:40].strip("-.") or "run"
         volume = f"issue-pilot-{slug}-{uuid.uuid4().hex[:8]}"
-        labels = {LABEL_RUN: spec.run_id, LABEL_CREATED: str(int(time.time()))}
+        labels = {
+            LABEL_RUN: spec.run_id,
+            LABEL_CREATED: str(int(time.time())),
+            LABEL_OWNER: self.owner,
+        }
         state = _Session(self._client, spec, volume, labels={**labels, LABEL_VOLUME: volume})
         # tmpfs, because extracting and committing 20k files on disk takes seconds; the holder
         # keeps it mounted between phases (docker unmounts, and empties, an unused one).
@@ -528,7 +542,7 @@ class DockerSandboxes:
         holder_config = state.container_config("holder", False, detach=True, nano_cpus=0)
         # Only the run's lease holder opens its session: anything else under this run id is
         # what a worker that died mid-run left.
-        await asyncio.to_thread(_remove_run, self._client, spec.run_id)
+        await asyncio.to_thread(_remove_run, self._client, spec.run_id, self.owner)
         try:
             await asyncio.to_thread(
                 self._client.volumes.create, name=volume, labels=labels, driver_opts=options
@@ -544,8 +558,9 @@ class DockerSandboxes:
         return await reap(self._client, older_than_s)
 
     async def reap_orphans(self, alive: Callable[[str], Awaitable[bool]]) -> list[str]:
-        """Remove the containers and volumes of every run `alive` says no worker holds."""
-        found = await asyncio.to_thread(_labelled, self._client)
+        """Remove this owner's containers and volumes of every run `alive` says no worker
+        holds."""
+        found = await asyncio.to_thread(_labelled, self._client, self.owner)
         dead = {run for run in {run for run, _ in found} if not await alive(run)}
         orphans = [thing for run, thing in found if run in dead]
         return await asyncio.to_thread(_remove_things, orphans)
@@ -571,9 +586,13 @@ def _remove_containers(containers: Iterable[Container]) -> list[str]:
     return removed
 
 
-def _labelled(client: docker.DockerClient) -> list[tuple[str, Container | Volume]]:
-    """Every container, then every volume, carrying a run label, with that run id."""
-    label: dict[str, str | list[str] | bool] = {"label": LABEL_RUN}
+def _labelled(
+    client: docker.DockerClient, owner: str | None = None
+) -> list[tuple[str, Container | Volume]]:
+    """Every container, then every volume, carrying a run label (and `owner`'s label when
+    given), with that run id."""
+    wanted = [LABEL_RUN, *([f"{LABEL_OWNER}={owner}"] if owner is not None else [])]
+    label: dict[str, str | list[str] | bool] = {"label": wanted}
     containers = client.containers.list(all=True, filters=label)
     volumes = client.volumes.list(filters=label)
     return [(c.labels.get(LABEL_RUN, ""), c) for c in containers] + [
@@ -581,8 +600,8 @@ def _labelled(client: docker.DockerClient) -> list[tuple[str, Container | Volume
     ]
 
 
-def _remove_run(client: docker.DockerClient, run_id: str) -> list[str]:
-    return _remove_things([thing for run, thing in _labelled(client) if run == run_id])
+def _remove_run(client: docker.DockerClient, run_id: str, owner: str) -> list[str]:
+    return _remove_things([thing for run, thing in _labelled(client, owner) if run == run_id])
 
 
 def _remove_things(things: list[Container | Volume]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,9 @@ from githubkit_schemas.latest.models import (
     ContentFile,
     IssueComment,
     PullRequest,
+    PullRequestReviewComment,
     PullRequestSimple,
+    Status,
 )
 
 Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
@@ -80,6 +83,72 @@ class PullInfo:
     head_ref: str
     head_sha: str
     body: str
+    # GraphQL's global id (mutations such as ready-for-review need it); last, so older
+    # positional constructions still work.
+    node_id: str = ""
+
+
+@dataclass(frozen=True)
+class CheckRunInfo:
+    id: int
+    name: str
+    status: str
+    conclusion: str | None
+    app_slug: str
+    title: str
+    summary: str
+    text: str
+    html_url: str
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    context: str
+    state: str
+    description: str
+    target_url: str
+    creator: str
+
+
+@dataclass(frozen=True)
+class JobLog:
+    job_id: int
+    name: str
+    conclusion: str | None
+    log: str
+
+
+@dataclass(frozen=True)
+class ReviewInfo:
+    id: int
+    state: str
+    body: str
+    author: str
+
+
+@dataclass(frozen=True)
+class ReviewComment:
+    id: int
+    path: str
+    line: int | None
+    diff_hunk: str
+    body: str
+    author: str
+
+
+# Job conclusions whose logs a fix needs; success, neutral and skipped need none.
+FAILED_CONCLUSIONS = frozenset(
+    {"failure", "cancelled", "timed_out", "action_required", "startup_failure", "stale"}
+)
+# Pages of 100 read at most from one list; a commit with more checks than this is odd.
+MAX_PAGES = 10
+READY_FOR_REVIEW = """
+mutation($id: ID!) {
+  markPullRequestReadyForReview(input: {pullRequestId: $id}) {
+    pullRequest { id isDraft }
+  }
+}
+"""
 
 
 # Refresh a push token this long before GitHub says it expires, so a push that starts
@@ -133,6 +202,32 @@ class GitHubClient(Protocol):
     async def push_token(self, repo: Repo) -> str:
         """An installation token for git over HTTP to `repo` (user `x-access-token`)."""
         ...
+
+    async def pull(self, repo: Repo, number: int) -> PullInfo: ...
+
+    async def check_runs(self, repo: Repo, sha: str) -> list[CheckRunInfo]:
+        """The latest check run of each name in each suite of `sha`, newest first."""
+        ...
+
+    async def commit_statuses(self, repo: Repo, sha: str) -> list[StatusInfo]:
+        """The latest commit status of each context of `sha`."""
+        ...
+
+    async def failed_job_logs(self, repo: Repo, sha: str) -> list[JobLog]:
+        """Logs of the failed Actions jobs of the workflow runs for `sha`."""
+        ...
+
+    async def mark_ready_for_review(self, repo: Repo, number: int) -> None: ...
+
+    async def review(self, repo: Repo, pull: int, review_id: int) -> ReviewInfo: ...
+
+    async def review_comments(self, repo: Repo, pull: int, review_id: int) -> list[ReviewComment]:
+        """The line comments a review holds, oldest first."""
+        ...
+
+    async def reply_to_review_comment(
+        self, repo: Repo, pull: int, comment_id: int, body: str
+    ) -> ReviewComment: ...
 
 
 class GitHubApp(Protocol):
@@ -192,7 +287,32 @@ def _pull_info(pull: PullRequest | PullRequestSimple) -> PullInfo:
         head_ref=pull.head.ref,
         head_sha=pull.head.sha,
         body=pull.body or "",
+        node_id=pull.node_id,
     )
+
+
+def _review_comment(c: PullRequestReviewComment) -> ReviewComment:
+    line = c.line if isinstance(c.line, int) else None
+    author = c.user.login if c.user else ""
+    return ReviewComment(c.id, c.path, line, c.diff_hunk, c.body, author)
+
+
+def _latest_statuses(statuses: list[Status]) -> list[StatusInfo]:
+    """One per context: the newest (highest id) wins, as GitHub's combined status says."""
+    latest: dict[str, Status] = {}
+    for s in statuses:
+        if s.context not in latest or s.id > latest[s.context].id:
+            latest[s.context] = s
+    return [
+        StatusInfo(
+            context=s.context,
+            state=s.state,
+            description=s.description or "",
+            target_url=s.target_url or "",
+            creator=s.creator.login if s.creator else "",
+        )
+        for s in sorted(latest.values(), key=lambda s: s.id)
+    ]
 
 
 def _comment(c: IssueComment) -> Comment:
@@ -372,6 +492,140 @@ class InstallationClient:
 
     async def push_token(self, repo: Repo) -> str:
         return await self.tokens.for_repo(repo)
+
+    async def pull(self, repo: Repo, number: int) -> PullInfo:
+        resp = await self.gh.rest.pulls.async_get(repo.owner, repo.name, number)
+        return _pull_info(resp.parsed_data)
+
+    async def check_runs(self, repo: Repo, sha: str) -> list[CheckRunInfo]:
+        # Read as JSON, not models: GitHub adds conclusions (stale, startup_failure) that
+        # githubkit's models reject.
+        runs: list[CheckRunInfo] = []
+        for page in range(1, MAX_PAGES + 1):
+            resp = await self.gh.rest.checks.async_list_for_ref(
+                repo.owner, repo.name, sha, filter_="latest", per_page=100, page=page
+            )
+            data = resp.json()
+            for run in data["check_runs"]:
+                app = run.get("app")
+                output = run["output"]
+                runs.append(
+                    CheckRunInfo(
+                        id=run["id"],
+                        name=run["name"],
+                        status=run["status"],
+                        conclusion=run.get("conclusion"),
+                        app_slug=(app.get("slug") or "") if app else "",
+                        title=output.get("title") or "",
+                        summary=output.get("summary") or "",
+                        text=output.get("text") or "",
+                        html_url=run.get("html_url") or "",
+                    )
+                )
+            if len(data["check_runs"]) < 100 or len(runs) >= data["total_count"]:
+                break
+        return runs
+
+    async def commit_statuses(self, repo: Repo, sha: str) -> list[StatusInfo]:
+        # The combined status endpoint names no creator; the full list (newest first) does,
+        # and its newest status per context is what the combined status reports.
+        statuses: list[Status] = []
+        for page in range(1, MAX_PAGES + 1):
+            resp = await self.gh.rest.repos.async_list_commit_statuses_for_ref(
+                repo.owner, repo.name, sha, per_page=100, page=page
+            )
+            statuses.extend(resp.parsed_data)
+            if len(resp.parsed_data) < 100:
+                break
+        return _latest_statuses(statuses)
+
+    async def failed_job_logs(self, repo: Repo, sha: str) -> list[JobLog]:
+        newest: dict[tuple[str, str], tuple[int, str, str | None, str]] = {}
+        for page in range(1, MAX_PAGES + 1):
+            resp = await self.gh.rest.actions.async_list_workflow_runs_for_repo(
+                repo.owner, repo.name, head_sha=sha, per_page=100, page=page
+            )
+            runs = resp.json()["workflow_runs"]
+            # Newest run first: when a workflow ran more than once for the commit (a push
+            # and its pull request), its newest job of each name decides.
+            for run in sorted(runs, key=lambda r: r["id"], reverse=True):
+                for job in await self._jobs(repo, run["id"]):
+                    newest.setdefault((run["path"], job[1]), job)
+            if len(runs) < 100:
+                break
+        failed = sorted(
+            (job_id, name, conclusion)
+            for job_id, name, conclusion, status in newest.values()
+            if status == "completed" and conclusion in FAILED_CONCLUSIONS
+        )
+        logs = await asyncio.gather(*(self._job_log(repo, job_id) for job_id, _, _ in failed))
+        return [
+            JobLog(job_id, name, conclusion, log)
+            for (job_id, name, conclusion), log in zip(failed, logs, strict=True)
+        ]
+
+    async def _jobs(self, repo: Repo, run_id: int) -> list[tuple[int, str, str | None, str]]:
+        """(id, name, conclusion, status) of the latest attempt's jobs of a workflow run."""
+        found: list[tuple[int, str, str | None, str]] = []
+        for page in range(1, MAX_PAGES + 1):
+            resp = await self.gh.rest.actions.async_list_jobs_for_workflow_run(
+                repo.owner, repo.name, run_id, filter_="latest", per_page=100, page=page
+            )
+            jobs = resp.json()["jobs"]
+            found.extend((j["id"], j["name"], j.get("conclusion"), j["status"]) for j in jobs)
+            if len(jobs) < 100:
+                break
+        return found
+
+    async def _job_log(self, repo: Repo, job_id: int) -> str:
+        # A redirect to a short-lived URL, which githubkit follows (httpx drops the token
+        # when the URL is on another host, as GitHub's storage wants).
+        try:
+            resp = await self.gh.rest.actions.async_download_job_logs_for_workflow_run(
+                repo.owner, repo.name, job_id
+            )
+        except RequestFailed as exc:
+            if exc.response.status_code in (404, 410):
+                return ""  # expired or deleted logs
+            raise
+        return resp.content.decode("utf-8", errors="replace")
+
+    async def mark_ready_for_review(self, repo: Repo, number: int) -> None:
+        pull = await self.pull(repo, number)
+        if not pull.draft:
+            return
+        await self.gh.async_graphql(READY_FOR_REVIEW, {"id": pull.node_id})
+
+    async def review(self, repo: Repo, pull: int, review_id: int) -> ReviewInfo:
+        resp = await self.gh.rest.pulls.async_get_review(repo.owner, repo.name, pull, review_id)
+        r = resp.parsed_data
+        return ReviewInfo(r.id, r.state, r.body or "", r.user.login if r.user else "")
+
+    async def review_comments(self, repo: Repo, pull: int, review_id: int) -> list[ReviewComment]:
+        # The pull's list filtered by review: the same answer as the per-review list, which
+        # ghsim does not serve.
+        comments: list[ReviewComment] = []
+        c: PullRequestReviewComment
+        async for c in self.gh.rest.paginate(
+            self.gh.rest.pulls.async_list_review_comments,
+            owner=repo.owner,
+            repo=repo.name,
+            pull_number=pull,
+            sort="created",
+            direction="asc",
+            per_page=100,
+        ):
+            if c.pull_request_review_id == review_id:
+                comments.append(_review_comment(c))
+        return comments
+
+    async def reply_to_review_comment(
+        self, repo: Repo, pull: int, comment_id: int, body: str
+    ) -> ReviewComment:
+        resp = await self.gh.rest.pulls.async_create_reply_for_review_comment(
+            repo.owner, repo.name, pull, comment_id, body=body
+        )
+        return _review_comment(resp.parsed_data)
 
 
 class SharedTransport(httpx.AsyncBaseTransport):

@@ -15,6 +15,7 @@ RUN_QUEUE = "pilot:runs"
 PROCESS_DELIVERY = "process_delivery"
 START_RUN = "start_run"
 RUN_COMMAND = "run_command"
+ADVANCE_RUN = "advance_run"
 
 
 def delivery_job_id(delivery_id: str) -> str:
@@ -29,6 +30,12 @@ def command_job_id(repo_full_name: str, comment_id: int) -> str:
     # Keyed on the comment (inside the signed body), not the delivery id (outside it): a body
     # replayed under a new delivery id cannot run its command twice.
     return f"command:{repo_full_name}#{comment_id}"
+
+
+def wake_job_id(repo_full_name: str, issue_number: int, key: str) -> str:
+    # One job per event that may move a run on (`key` names it): a redelivered event queues
+    # nothing new, two different events both get their turn.
+    return f"wake:{repo_full_name}#{issue_number}:{key}"
 
 
 class JobQueue(Protocol):

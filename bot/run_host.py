@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.github import GitHubApp, GitHubClient, Repo
 from bot.run_report import StatusReport
@@ -41,9 +41,29 @@ class RunHost(Protocol):
         """Writes the state durably, with what people read beside it."""
         ...
 
-    async def post_once(self, key: str, body: str) -> None:
-        """A comment on the issue, once per `key` however often the run gets here."""
+    async def post_once(self, key: str, body: str, number: int | None = None) -> None:
+        """A comment on the issue (or on `number`, its pull request), once per `key` however
+        often the run gets here."""
         ...
+
+    async def remove_label(self, name: str) -> None: ...
+
+    # What CI and reviewers said; a local run has neither.
+    async def app_slug(self) -> str: ...
+
+    async def check_runs(self, sha: str) -> list[Any]: ...
+
+    async def commit_statuses(self, sha: str) -> list[Any]: ...
+
+    async def failed_job_logs(self, sha: str) -> list[Any]: ...
+
+    async def mark_ready(self, number: int) -> None: ...
+
+    async def review(self, number: int, review_id: int) -> Any: ...
+
+    async def review_comments(self, number: int, review_id: int) -> list[Any]: ...
+
+    async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None: ...
 
     async def read_config(self, ref: str) -> str | None: ...
 
@@ -103,15 +123,43 @@ class GitHubRunHost:
         else:
             await self._gh.update_comment(self._repo, self._status_id, body)
 
-    async def post_once(self, key: str, body: str) -> None:
+    async def post_once(self, key: str, body: str, number: int | None = None) -> None:
+        where = number or self._issue
         marker = f"<!-- pilot:note {key} -->"
         login = await self._app.bot_login()
-        comments = await self._gh.issue_comments(self._repo, self._issue)
+        comments = await self._gh.issue_comments(self._repo, where)
         if any(c.author == login and marker in c.body for c in comments):
             return
         if MARKER in body:
             raise ValueError("a note must not carry the status marker")
-        await self._gh.create_comment(self._repo, self._issue, f"{body}\n{marker}\n")
+        await self._gh.create_comment(self._repo, where, f"{body}\n{marker}\n")
+
+    async def remove_label(self, name: str) -> None:
+        await self._gh.remove_label(self._repo, self._issue, name)
+
+    async def app_slug(self) -> str:
+        return (await self._app.bot_login()).removesuffix("[bot]")
+
+    async def check_runs(self, sha: str) -> list[Any]:
+        return list(await self._gh.check_runs(self._repo, sha))
+
+    async def commit_statuses(self, sha: str) -> list[Any]:
+        return list(await self._gh.commit_statuses(self._repo, sha))
+
+    async def failed_job_logs(self, sha: str) -> list[Any]:
+        return list(await self._gh.failed_job_logs(self._repo, sha))
+
+    async def mark_ready(self, number: int) -> None:
+        await self._gh.mark_ready_for_review(self._repo, number)
+
+    async def review(self, number: int, review_id: int) -> Any:
+        return await self._gh.review(self._repo, number, review_id)
+
+    async def review_comments(self, number: int, review_id: int) -> list[Any]:
+        return list(await self._gh.review_comments(self._repo, number, review_id))
+
+    async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None:
+        await self._gh.reply_to_review_comment(self._repo, number, comment_id, body)
 
     async def read_config(self, ref: str) -> str | None:
         return await self._gh.file_text(self._repo, CONFIG_PATH, ref)

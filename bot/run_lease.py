@@ -62,11 +62,19 @@ async def is_held(redis: aioredis.Redis, name: str) -> bool:
     return bool(await redis.exists(LEASE_KEY.format(name)))
 
 
+JOB_LEASE_KEY = "pilot:job-lease:{}"
+
+
+async def note_job_lease(redis: aioredis.Redis, job_id: str, name: str, ttl_s: int) -> None:
+    """Which run a job works on, for jobs whose id does not say (a command's comment id)."""
+    await redis.set(JOB_LEASE_KEY.format(job_id), name, ex=ttl_s)
+
+
 async def reclaim_orphans(
     redis: aioredis.Redis,
     in_progress_timeout_s: float,
     lease_name: Callable[[str], str | None],
-    job_prefix: str = "run:",
+    job_prefixes: tuple[str, ...] = ("run:",),
     grace_s: float = 3.0,
 ) -> list[str]:
     """Hands back run jobs marked in progress whose lease has lapsed; returns their ids.
@@ -74,17 +82,20 @@ async def reclaim_orphans(
     A job younger than `grace_s` may be starting and not hold its lease yet.
     """
     reclaimed: list[str] = []
-    pattern = f"{in_progress_key_prefix}{job_prefix}*"
-    async for raw in redis.scan_iter(match=pattern, count=500):
-        key = raw.decode() if isinstance(raw, bytes) else str(raw)
-        job_id = key.removeprefix(in_progress_key_prefix)
-        name = lease_name(job_id)
-        if name is None or await is_held(redis, name):
-            continue
-        remaining_ms = await redis.pttl(key)
-        age_s = in_progress_timeout_s - remaining_ms / 1000
-        if remaining_ms > 0 and age_s < grace_s:
-            continue
-        await redis.delete(key)
-        reclaimed.append(job_id)
+    for prefix in job_prefixes:
+        async for raw in redis.scan_iter(match=f"{in_progress_key_prefix}{prefix}*", count=500):
+            key = raw.decode() if isinstance(raw, bytes) else str(raw)
+            job_id = key.removeprefix(in_progress_key_prefix)
+            name = lease_name(job_id)
+            if name is None:
+                noted = await redis.get(JOB_LEASE_KEY.format(job_id))
+                name = noted.decode() if noted else None
+            if name is not None and await is_held(redis, name):
+                continue
+            remaining_ms = await redis.pttl(key)
+            age_s = in_progress_timeout_s - remaining_ms / 1000
+            if remaining_ms > 0 and age_s < grace_s:
+                continue
+            await redis.delete(key)
+            reclaimed.append(job_id)
     return reclaimed

@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.controller import Controller, RunDeps
 from bot.run_host import IssueRef, PullRef, RunTarget
@@ -80,13 +80,41 @@ class LocalRunHost:
             self._out.flush()
             self._last_status = shown
 
-    async def post_once(self, key: str, body: str) -> None:
+    async def post_once(self, key: str, body: str, number: int | None = None) -> None:
         note = self._run_dir / f"note-{key}.md"
         if note.exists():
             return
         self._run_dir.mkdir(parents=True, exist_ok=True)
         note.write_text(body)
         self._out.write(f"\n-- comment --\n{body}\n")
+
+    async def remove_label(self, name: str) -> None:
+        """A local run has no labels."""
+
+    # A local checkout has no CI and no reviewers: the run rests once its branch is ready.
+    async def app_slug(self) -> str:
+        return LOCAL_AUTHOR[0].removesuffix("[bot]")
+
+    async def check_runs(self, sha: str) -> list[Any]:
+        return []
+
+    async def commit_statuses(self, sha: str) -> list[Any]:
+        return []
+
+    async def failed_job_logs(self, sha: str) -> list[Any]:
+        return []
+
+    async def mark_ready(self, number: int) -> None:
+        self._out.write("\nThe branch is ready for review.\n")
+
+    async def review(self, number: int, review_id: int) -> Any:
+        raise LookupError("a local run has no reviews")
+
+    async def review_comments(self, number: int, review_id: int) -> list[Any]:
+        return []
+
+    async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None:
+        raise LookupError("a local run has no reviews")
 
     async def read_config(self, ref: str) -> str | None:
         return _git(self._repo, "show", f"{ref}:.github/pilot.yml")

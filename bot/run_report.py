@@ -22,6 +22,8 @@ _HEADLINES = {
     Phase.STOPPED: "Stopped.",
     Phase.FAILED: "Stopped on an error.",
     Phase.READY: "Done: the pull request is ready for review.",
+    Phase.MERGED: "The pull request was merged.",
+    Phase.CLOSED: "The pull request was closed without merging.",
 }
 
 
@@ -37,8 +39,14 @@ def tree_of(state: RunState) -> RequirementTree | None:
 
 
 def status_report(
-    state: RunState, prefix: str, token_limit: int | None, now: float | None = None
+    state: RunState,
+    prefix: str,
+    token_limit: int | None,
+    now: float | None = None,
+    ci_max: int | None = None,
+    headline: str | None = None,
 ) -> StatusReport:
+    explicit = headline
     headline = _HEADLINES[state.phase].format(prefix=prefix)
     if state.phase is Phase.EXECUTE and state.tree is not None:
         current = [n for n in state.tree if n.get("status") == NodeStatus.IN_PROGRESS]
@@ -46,6 +54,10 @@ def status_report(
             headline = f"Working on **{current[0]['id']}**."
     if state.phase is Phase.FAILED and state.error:
         headline = f"Stopped on an error: {state.error}"
+    if state.phase is Phase.ASKED and state.parked:
+        headline = f"Waiting for an answer from a person about **{state.parked.get('node')}**."
+    if explicit is not None:
+        headline = explicit
     tree = tree_of(state)
     facts: list[str] = [f"Asked by @{state.requested_by}."]
     if state.pr_url:
@@ -56,10 +68,19 @@ def status_report(
         used = state.prompt_tokens + state.completion_tokens
         limit = f" of {token_limit:,}" if token_limit else ""
         facts.append(f"Tokens: {used:,}{limit}; agent steps: {state.steps}")
+    if state.ci_attempt and ci_max:
+        facts.append(f"CI attempt {state.ci_attempt} of {ci_max}")
     if state.check is not None:
         verdict = "passed" if state.check.passed else "failed"
         facts.append(f"Local check `{state.check.command}`: {verdict}")
-    if state.phase not in (Phase.QUEUED, Phase.AWAIT_CI, Phase.READY, Phase.STOPPED):
+    if state.phase not in (
+        Phase.QUEUED,
+        Phase.AWAIT_CI,
+        Phase.READY,
+        Phase.STOPPED,
+        Phase.MERGED,
+        Phase.CLOSED,
+    ):
         elapsed = int((now if now is not None else time.time()) - state.started_at)
         facts.append(f"Elapsed: {elapsed} s")
     return StatusReport(headline, tree.render_checklist() if tree else "", tuple(facts))

@@ -27,6 +27,8 @@ class Phase(StrEnum):
     STOPPED = "stopped"
     FAILED = "failed"
     READY = "ready"
+    MERGED = "merged"
+    CLOSED = "closed"
 
 
 # A start_run job that finds one of these has nothing left to do: only a person (or CI, with
@@ -39,8 +41,13 @@ RESTING_PHASES = frozenset(
         Phase.STOPPED,
         Phase.FAILED,
         Phase.READY,
+        Phase.MERGED,
+        Phase.CLOSED,
     }
 )
+
+# Phases a run never leaves by itself or by a command; only a new run starts over.
+FINAL_PHASES = frozenset({Phase.MERGED, Phase.CLOSED})
 
 
 @dataclass
@@ -75,6 +82,21 @@ class RunState:
     question: str | None = None
     error: str | None = None
     attempt: int = 1
+    # Why the run waits for a person: "execute" (a node), "ci" (the fix budget is spent),
+    # "review"; with the node or review it concerns.
+    parked: dict[str, Any] | None = None
+    answers: dict[str, list[str]] = field(default_factory=dict)
+    token_base: int = 0  # tokens used before the last `retry`, outside the fresh budget
+    ci_sha: str | None = None
+    ci_pushed_at: float | None = None
+    ci_attempt: int = 0
+    ci_extra: int = 0  # attempts people granted beyond the budget with `continue`
+    ci_history: list[dict[str, Any]] = field(default_factory=list)
+    best_sha: str | None = None
+    handled: list[str] = field(default_factory=list)
+    outcome: str | None = None
+    # A follow-up the agent was on (a CI fix, a review, an answer) when the worker stopped.
+    working: dict[str, Any] | None = None
 
     @property
     def usage(self) -> Usage:
@@ -84,11 +106,19 @@ class RunState:
         self.prompt_tokens += usage.prompt_tokens
         self.completion_tokens += usage.completion_tokens
 
+    @property
+    def budget_tokens_used(self) -> int:
+        return self.prompt_tokens + self.completion_tokens - self.token_base
+
+    def mark_handled(self, key: str) -> None:
+        """Remembers an event the run acted on; the last 50 are enough to refuse repeats."""
+        self.handled = [*self.handled[-49:], key]
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["phase"] = self.phase.value
         data["v"] = STATE_VERSION
-        return {k: v for k, v in data.items() if v is not None}
+        return {k: v for k, v in data.items() if v is not None and v != [] and v != {}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:

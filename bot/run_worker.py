@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from arq import cron
+from arq import Retry, cron
 from arq.connections import RedisSettings
 from arq.worker import Function, Worker, func
 
@@ -15,16 +19,58 @@ from bot.controller import Controller, RunDeps
 from bot.github import GitHubApp, Repo
 from bot.llm import LLM
 from bot.run_host import GitHubRunHost
-from bot.run_lease import LeaseHeld, is_held, lease, reclaim_orphans
+from bot.run_lease import LeaseHeld, is_held, lease, note_job_lease, reclaim_orphans
 from bot.run_report import status_report
+from bot.run_signals import RedisRunSignals
 from bot.run_state import Phase, RunState, run_dir_name
 from bot.sandbox import Sandboxes
 from bot.settings import Settings
+from bot.wake import issue_of_branch
 from bot.workspace import Workspace
 
 log = logging.getLogger("pilot.runs")
 
 RECLAIM_EVERY_S = 10
+
+
+async def _with_run(
+    ctx: dict[str, Any],
+    repo: str,
+    issue_number: int,
+    installation_id: int | None,
+    requested_by: str,
+    work: Callable[[Controller], Awaitable[RunState | None]],
+    wait_if_held: bool,
+) -> str:
+    """Holds the run's lease while `work` runs; a job for a run another worker holds either
+    waits its turn (Retry) or, for a start request, has nothing to add."""
+    run_id = run_dir_name(repo, issue_number)
+    job_id = str(ctx.get("job_id", ""))
+    fields = {"run": run_id, "job": job_id, "try": ctx.get("job_try", 1)}
+    settings: Settings = ctx["settings"]
+    try:
+        async with lease(ctx["redis"], run_id, ctx["worker_id"]):
+            await note_job_lease(ctx["redis"], job_id, run_id, settings.run_timeout_s)
+            app: GitHubApp = ctx["github"]
+            the_repo = Repo.parse(repo)
+            gh = await app.client(the_repo, installation_id)
+            host = GitHubRunHost(app, gh, the_repo, issue_number)
+            deps: RunDeps | None = ctx["run_deps"]
+            if deps is None:
+                await _no_model(host, issue_number, requested_by, settings)
+                return Phase.FAILED.value
+            deps = replace(
+                deps, scheduler=JobScheduler(ctx["jobs"], repo, issue_number, installation_id)
+            )
+            state = await work(Controller(deps, host, run_id, requested_by))
+            phase = state.phase.value if state is not None else "no run"
+            log.info("run rests", extra={**fields, "phase": phase})
+            return phase
+    except LeaseHeld:
+        if wait_if_held:
+            raise Retry(defer=0.5) from None
+        log.info("run held by another worker", extra=fields)
+        return "held"
 
 
 async def start_run(
@@ -36,24 +82,89 @@ async def start_run(
     delivery_id: str | None = None,
 ) -> str:
     """Runs (or resumes) the run of one issue; returns the phase it rests in."""
-    run_id = run_dir_name(repo, issue_number)
-    fields = {"run": run_id, "delivery_id": delivery_id, "try": ctx.get("job_try", 1)}
-    try:
-        async with lease(ctx["redis"], run_id, ctx["worker_id"]):
-            app: GitHubApp = ctx["github"]
-            the_repo = Repo.parse(repo)
-            gh = await app.client(the_repo, installation_id)
-            host = GitHubRunHost(app, gh, the_repo, issue_number)
-            deps: RunDeps | None = ctx["run_deps"]
-            if deps is None:
-                await _no_model(host, issue_number, requested_by, ctx["settings"])
-                return Phase.FAILED.value
-            state = await Controller(deps, host, run_id, requested_by).run()
-            log.info("run rests", extra={**fields, "phase": state.phase.value})
-            return state.phase.value
-    except LeaseHeld:
-        log.info("run held by another worker", extra=fields)
-        return "held"
+    enqueued = ctx.get("enqueue_time")
+    queued_s = (datetime.now(UTC) - enqueued).total_seconds() if enqueued else None
+
+    async def work(controller: Controller) -> RunState:
+        return await controller.run(queued_s)
+
+    return await _with_run(
+        ctx, repo, issue_number, installation_id, requested_by, work, wait_if_held=False
+    )
+
+
+async def advance_run(
+    ctx: dict[str, Any],
+    repo: str,
+    issue_number: int,
+    installation_id: int | None,
+    event: dict[str, Any],
+) -> str:
+    """Moves a run on with what CI, a reviewer or GitHub said (see bot/run_followup.py)."""
+
+    async def work(controller: Controller) -> RunState | None:
+        return await controller.handle(event)
+
+    return await _with_run(ctx, repo, issue_number, installation_id, "", work, True)
+
+
+async def run_command(
+    ctx: dict[str, Any],
+    repo: str,
+    issue_number: int,
+    command: str,
+    args: str,
+    sender: str,
+    installation_id: int | None,
+    comment_id: int,
+    on_pull_request: bool = False,
+    delivery_id: str | None = None,
+) -> str:
+    """A person's `/pilot` command (or answer), checked for permission by its handler."""
+    issue = issue_number
+    if on_pull_request:
+        app: GitHubApp = ctx["github"]
+        the_repo = Repo.parse(repo)
+        gh = await app.client(the_repo, installation_id)
+        found = issue_of_branch((await gh.pull(the_repo, issue_number)).head_ref)
+        if found is None:
+            return "not a pilot pull request"
+        issue = found
+    event = {
+        "kind": "command",
+        "name": command,
+        "args": args,
+        "sender": sender,
+        "comment_id": comment_id,
+        "number": issue_number,
+    }
+
+    async def work(controller: Controller) -> RunState | None:
+        return await controller.handle(event)
+
+    return await _with_run(ctx, repo, issue, installation_id, sender, work, True)
+
+
+@dataclass
+class JobScheduler:
+    """Hands an event back to the run later, as a deferred `advance_run` job."""
+
+    queue: jobs.JobQueue
+    repo: str
+    issue: int
+    installation_id: int | None
+
+    async def later(self, event: dict[str, Any], key: str, delay_s: float) -> None:
+        await self.queue.enqueue(
+            jobs.ADVANCE_RUN,
+            jobs.wake_job_id(self.repo, self.issue, key),
+            jobs.RUN_QUEUE,
+            _defer_by=delay_s,
+            repo=self.repo,
+            issue_number=self.issue,
+            installation_id=self.installation_id,
+            event=event,
+        )
 
 
 async def _no_model(host: GitHubRunHost, issue: int, requested_by: str, settings: Settings) -> None:
@@ -63,9 +174,21 @@ async def _no_model(host: GitHubRunHost, issue: int, requested_by: str, settings
     await host.save_state(state, status_report(state, settings.command_prefix, None))
 
 
+def instance_id(settings: Settings) -> str:
+    """Names one deployment (its Redis): the sandboxes it may reap are the ones it made."""
+    return hashlib.sha256(settings.redis_url.encode()).hexdigest()[:12]
+
+
 def lease_of_job(job_id: str) -> str | None:
-    """The lease a `run:<owner>/<repo>#<n>` job holds (the sandbox's run label too)."""
-    repo, sep, number = job_id.removeprefix("run:").rpartition("#")
+    """The lease a `run:<owner>/<repo>#<n>` or `wake:<owner>/<repo>#<n>:<key>` job holds
+    (the sandbox's run label too); None for ids that do not say."""
+    if job_id.startswith("wake:"):
+        job_id = job_id.removeprefix("wake:").split(":", 1)[0]
+    elif job_id.startswith("run:"):
+        job_id = job_id.removeprefix("run:")
+    else:
+        return None
+    repo, sep, number = job_id.rpartition("#")
     if not sep or not number.isdigit():
         return None
     return run_dir_name(repo, int(number))
@@ -81,7 +204,9 @@ def run_deps_from(settings: Settings, llm: LLM | None, sandboxes: Sandboxes) -> 
         runs_dir=settings.runs_dir,
         sandbox_image=settings.sandbox_image,
         command_prefix=settings.command_prefix,
+        trigger_label=settings.trigger_label,
         force_tools=settings.llm_force_tools,
+        ci_timeout_s=settings.ci_timeout_s,
     )
 
 
@@ -100,15 +225,25 @@ def build_run_worker(
         ctx["github"] = github
         ctx["settings"] = settings
         ctx["run_deps"] = run_deps_from(settings, llm, sandboxes)
+        if ctx["run_deps"] is not None:
+            ctx["run_deps"].signals = RedisRunSignals(ctx["redis"])
+        ctx["jobs"] = jobs.ArqJobQueue(ctx["redis"])
         await reap(ctx)
 
     async def reap(ctx: dict[str, Any]) -> None:
-        reclaimed = await reclaim_orphans(ctx["redis"], in_progress_timeout_s, lease_of_job)
+        reclaimed = await reclaim_orphans(
+            ctx["redis"], in_progress_timeout_s, lease_of_job, ("run:", "wake:", "command:")
+        )
         if reclaimed:
             log.warning("reclaimed runs of dead workers", extra={"runs": reclaimed})
         await sandboxes_reap(ctx, sandboxes)
 
-    functions: list[Function] = [func(start_run, name=jobs.START_RUN, max_tries=3)]
+    functions: list[Function] = [
+        func(start_run, name=jobs.START_RUN, max_tries=3),
+        # Waiting for another job of the same run retries: allow many, each 0.5 s apart.
+        func(advance_run, name=jobs.ADVANCE_RUN, max_tries=200),
+        func(run_command, name=jobs.RUN_COMMAND, max_tries=200),
+    ]
     return Worker(
         functions=functions,
         queue_name=jobs.RUN_QUEUE,

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     runs_dir: Path = Path("runs")
     cache_dir: Path = Path("cache")
     run_timeout_s: int = 3 * 3600
+    ci_timeout_s: float = 1800.0
 
     max_body_bytes: int = 25 * 1024 * 1024
     body_read_timeout_s: float = 30.0

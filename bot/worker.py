@@ -18,6 +18,7 @@ from bot.events import Event
 from bot.github import GitHubApp, GitHubKitApp
 from bot.jsonlog import elapsed_ms
 from bot.routing import Handler, Router
+from bot.run_signals import RedisRunSignals
 from bot.settings import Settings
 
 log = logging.getLogger("pilot.worker")
@@ -105,6 +106,7 @@ def build_worker(
             github=app,
             jobs=jobs.ArqJobQueue(ctx["redis"]),
             coordination=RedisCoordination(ctx["redis"]),
+            signals=RedisRunSignals(ctx["redis"]),
         )
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from contextlib import suppress
 
 from bot.docker_sandbox import DockerSandboxes
 from bot.llm import llm_from_settings
-from bot.run_worker import build_run_worker
+from bot.run_worker import build_run_worker, instance_id
 from bot.settings import Settings
 from bot.worker import build_worker, github_app_from
 
@@ -22,7 +22,7 @@ async def run_workers(settings: Settings) -> None:
     if llm is None:
         log.warning("no model configured: runs will stop with a comment saying so")
     deliveries = build_worker(settings, github=app, handle_signals=False)
-    runs = build_run_worker(settings, app, llm, DockerSandboxes())
+    runs = build_run_worker(settings, app, llm, DockerSandboxes(owner=instance_id(settings)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -433,7 +433,6 @@ class Checkout:
         never a working tree, and paths outside the tree are refused before and after."""
         if not patch.strip():
             return None
-        text = format_message(message, trailers)
         code, numstat, stderr = await self.git.run(
             "apply", "--numstat", "-z", git_dir=self.path, stdin=patch, check=False
         )
@@ -446,6 +445,22 @@ class Checkout:
         except WorkspaceError:
             self._index_at = None  # the index may be part-way; rebuild it next time
             raise
+        sha = await self._commit_tree(tree, message, trailers, author)
+        if sha is not None:
+            self._index_at = sha
+        return sha
+
+    async def restore(
+        self, sha: str, message: str, trailers: list[tuple[str, str]], author: tuple[str, str]
+    ) -> str | None:
+        """A commit on head whose files are those of `sha` (an earlier commit of the branch):
+        going back without rewriting history. None when head already has those files."""
+        _, tree, _ = await self.git.run("rev-parse", f"{sha}^{{tree}}", git_dir=self.path)
+        return await self._commit_tree(tree.decode().strip(), message, trailers, author)
+
+    async def _commit_tree(
+        self, tree: str, message: str, trailers: list[tuple[str, str]], author: tuple[str, str]
+    ) -> str | None:
         _, head_tree, _ = await self.git.run(
             "rev-parse", f"{self.head_sha}^{{tree}}", git_dir=self.path
         )
@@ -461,14 +476,13 @@ class Checkout:
         # commit-tree, not commit: no hooks, no message clean-up that would eat `#12` lines.
         _, out, _ = await self.git.run(
             "commit-tree", tree, "-p", self.head_sha, "-F", "-",
-            git_dir=self.path, stdin=text.encode(), env=identity,
+            git_dir=self.path, stdin=format_message(message, trailers).encode(), env=identity,
         )  # fmt: skip
         sha = out.decode().strip()
         await self.git.run(
             "update-ref", f"refs/heads/{self.branch}", sha, self.head_sha, git_dir=self.path
         )
         self.head_sha = sha
-        self._index_at = sha
         return sha
 
     async def _apply_to_index(self, patch: bytes) -> str:

@@ -1,4 +1,4 @@
-"""Comments on issues and pull requests: `/pilot` commands."""
+"""Comments on issues and pull requests: `/pilot` commands, and answers to a waiting run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from bot import commands, jobs
 from bot.commands import Command
 from bot.context import HandlerContext
 from bot.events import Event, Ignore
-from bot.github import Repo
+from bot.github import GitHubClient, Repo
 from bot.permissions import may_steer
 from bot.replies import comment_once, deny
 from bot.routing import Router
@@ -39,17 +39,41 @@ class Steer:
         return self.command.name == "run" and self.issue_open and not self.on_pull_request
 
 
-def decide_comment(event: Event, prefix: str) -> Steer | Ignore:
+@dataclass(frozen=True)
+class Answer:
+    """A comment without a command: the answer to a run that waits here for a person."""
+
+    repo: Repo
+    number: int
+    comment_id: int
+    sender: str
+    installation_id: int | None
+    on_pull_request: bool
+    body: str
+
+
+def decide_comment(event: Event, prefix: str) -> Steer | Answer | Ignore:
     payload = event.payload
     if event.sender_is_bot:
         return Ignore("sent by a bot")
-    comment = payload.get("comment") or {}
-    command = commands.parse(str(comment.get("body") or ""), prefix)
-    if command is None:
-        return Ignore("no command")
     if event.repo_full_name is None:
         return Ignore("no repository in the payload")
+    comment = payload.get("comment") or {}
+    body = str(comment.get("body") or "")
     issue = payload.get("issue") or {}
+    command = commands.parse(body, prefix)
+    if command is None:
+        if not body.strip():
+            return Ignore("empty comment")
+        return Answer(
+            repo=Repo.parse(event.repo_full_name),
+            number=int(issue["number"]),
+            comment_id=int(comment["id"]),
+            sender=event.sender_login,
+            installation_id=event.installation_id,
+            on_pull_request=bool(issue.get("pull_request")),
+            body=body.strip(),
+        )
     return Steer(
         command=command,
         repo=Repo.parse(event.repo_full_name),
@@ -68,6 +92,9 @@ async def on_comment_created(event: Event, ctx: HandlerContext) -> None:
     decision = decide_comment(event, ctx.settings.command_prefix)
     if isinstance(decision, Ignore):
         log.debug("ignored", extra={"delivery_id": event.delivery_id, "reason": decision.reason})
+        return
+    if isinstance(decision, Answer):
+        await answer(ctx, decision, event.delivery_id)
         return
     if decision.starts_a_run:
         request = RunRequest(
@@ -105,6 +132,32 @@ async def steer(ctx: HandlerContext, decision: Steer, delivery_id: str) -> None:
         )
         await comment_once(gh, decision.repo, decision.number, delivery_id, body)
         return
+    if command.name == "stop":
+        # A working run stops at its next step, before the command job gets its turn.
+        await ctx.signals.request_stop(decision.repo.full_name, decision.number)
+    await queue_command(ctx, gh, decision, command, delivery_id)
+
+
+async def answer(ctx: HandlerContext, decision: Answer, delivery_id: str) -> None:
+    """A plain comment is taken as `continue <comment>` while a run waits here for a person."""
+    if not await ctx.signals.is_waiting(decision.repo.full_name, decision.number):
+        log.debug("ignored", extra={"delivery_id": delivery_id, "reason": "no run waits here"})
+        return
+    gh = await ctx.github.client(decision.repo, decision.installation_id)
+    role = await gh.permission(decision.repo, decision.sender)
+    if not may_steer(role):
+        await deny(ctx, gh, decision.repo, decision.number, decision.sender, delivery_id, "steer")
+        return
+    await queue_command(ctx, gh, decision, Command("continue", decision.body), delivery_id)
+
+
+async def queue_command(
+    ctx: HandlerContext,
+    gh: GitHubClient,
+    decision: Steer | Answer,
+    command: Command,
+    delivery_id: str,
+) -> None:
     await ctx.jobs.enqueue(
         jobs.RUN_COMMAND,
         jobs.command_job_id(decision.repo.full_name, decision.comment_id),

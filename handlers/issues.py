@@ -1,17 +1,37 @@
-"""Issue events: the trigger label asks for a run."""
+"""Issue events: the trigger label asks for a run; closing the issue or taking the label off
+stops it."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from bot.context import HandlerContext
 from bot.events import Event, Ignore
 from bot.github import Repo
 from bot.routing import Router
 from bot.start_run import RunRequest, request_run
+from bot.wake import wake_run
 
 router = Router()
 log = logging.getLogger("pilot.handlers.issues")
+
+
+@dataclass(frozen=True)
+class StopRun:
+    """Stop the run of an issue, if it has one, and tell it why."""
+
+    repo: Repo
+    issue: int
+    reason: str
+    by: str
+    key: str
+    installation_id: int | None
+
+    @property
+    def event(self) -> dict[str, Any]:
+        return {"kind": "stop", "reason": self.reason, "by": self.by}
 
 
 def decide_labeled(event: Event, trigger_label: str) -> RunRequest | Ignore:
@@ -42,3 +62,60 @@ async def on_issue_labeled(event: Event, ctx: HandlerContext) -> None:
         log.debug("ignored", extra={"delivery_id": event.delivery_id, "reason": decision.reason})
         return
     await request_run(ctx, decision, event.delivery_id)
+
+
+def decide_closed(event: Event) -> StopRun | Ignore:
+    if event.repo_full_name is None:
+        return Ignore("no repository in the payload")
+    issue = event.payload.get("issue") or {}
+    return StopRun(
+        repo=Repo.parse(event.repo_full_name),
+        issue=int(issue["number"]),
+        reason="issue closed",
+        by=event.sender_login,
+        key=f"stop:issue_closed:{event.delivery_id}",
+        installation_id=event.installation_id,
+    )
+
+
+def decide_unlabeled(event: Event, trigger_label: str) -> StopRun | Ignore:
+    label = (event.payload.get("label") or {}).get("name")
+    if label != trigger_label:
+        return Ignore(f"label {label!r} is not the trigger")
+    # The bot takes the label off itself when a run ends; that stops nothing.
+    if event.sender_is_bot:
+        return Ignore("sent by a bot")
+    if event.repo_full_name is None:
+        return Ignore("no repository in the payload")
+    issue = event.payload.get("issue") or {}
+    return StopRun(
+        repo=Repo.parse(event.repo_full_name),
+        issue=int(issue["number"]),
+        reason="label removed",
+        by=event.sender_login,
+        key=f"stop:label_removed:{event.delivery_id}",
+        installation_id=event.installation_id,
+    )
+
+
+async def stop_run(ctx: HandlerContext, decision: StopRun | Ignore, delivery_id: str) -> None:
+    if isinstance(decision, Ignore):
+        log.debug("ignored", extra={"delivery_id": delivery_id, "reason": decision.reason})
+        return
+    # The flag stops a working run at its next step; the job ends a resting one.
+    await ctx.signals.request_stop(decision.repo.full_name, decision.issue)
+    await wake_run(
+        ctx, decision.repo, decision.issue, decision.installation_id, decision.event, decision.key
+    )
+
+
+@router.register("issues", action="closed")
+async def on_issue_closed(event: Event, ctx: HandlerContext) -> None:
+    """Fires when an issue is closed; its run, if any, stops."""
+    await stop_run(ctx, decide_closed(event), event.delivery_id)
+
+
+@router.register("issues", action="unlabeled")
+async def on_issue_unlabeled(event: Event, ctx: HandlerContext) -> None:
+    """Fires when a label is taken off an issue; the trigger label's removal stops its run."""
+    await stop_run(ctx, decide_unlabeled(event, ctx.settings.trigger_label), event.delivery_id)

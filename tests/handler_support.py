@@ -14,6 +14,7 @@ from bot.context import HandlerContext
 from bot.coordination import RedisCoordination
 from bot.github import GitHubKitApp
 from bot.routing import Router
+from bot.run_signals import RedisRunSignals
 from bot.settings import Settings
 from bot.worker import process_delivery
 from tests.fake_github import load_payload
@@ -47,7 +48,11 @@ def worker_ctx(
         "job_try": 1,
         "max_tries": settings.handler_max_tries,
         "handler_ctx": HandlerContext(
-            settings=settings, github=github, jobs=queue, coordination=RedisCoordination(redis)
+            settings=settings,
+            github=github,
+            jobs=queue,
+            coordination=RedisCoordination(redis),
+            signals=RedisRunSignals(redis),
         ),
         "queue": queue,
     }

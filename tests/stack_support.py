@@ -113,6 +113,11 @@ def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
     except docker.errors.ImageNotFound:
         unavailable(f"the sandbox image {image}")
     client.close()
+    # ghsim's CI runs its jobs on the same dockerd, in the sandbox image.
+    docker_host = setting("DOCKER_HOST")
+    if docker_host:
+        os.environ.setdefault("DOCKER_HOST", docker_host)
+    os.environ.setdefault("PILOT_SANDBOX_IMAGE", image)
     web_port = free_port()
     (tmp_path / "ghsim").mkdir()
     sim = GhsimProcess(tmp_path / "ghsim", f"http://127.0.0.1:{web_port}/webhooks/github")
@@ -133,9 +138,9 @@ def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
         "PILOT_RUNS_DIR": str(tmp_path / "runs"),
         "PILOT_CACHE_DIR": str(tmp_path / "cache"),
         "PILOT_SANDBOX_IMAGE": image,
+        "PILOT_CI_TIMEOUT_S": "300",
         "PYTHONUNBUFFERED": "1",
     }
-    docker_host = setting("DOCKER_HOST")
     if docker_host:
         env["DOCKER_HOST"] = docker_host
     stack = Stack(sim, model, env, tmp_path)

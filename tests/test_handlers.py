@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from bot import jobs
-from bot.github import GitHubKitApp
+from bot.events import Event, Ignore
+from bot.github import GitHubKitApp, Repo
 from bot.settings import Settings
 from bot.status_comment import parse_state
-from tests.fake_github import FakeGitHub, load_payload
+from handlers.issue_comment import Answer, decide_comment
+from handlers.issues import StopRun, decide_closed, decide_unlabeled
+from tests.fake_github import BOT_LOGIN, FakeGitHub, load_payload
 from tests.handler_support import commented, deliver, labeled, worker_ctx
 
 ISSUE = 1  # the issue number in the recorded payloads
@@ -262,3 +266,177 @@ async def test_a_replayed_command_under_a_new_delivery_id_runs_once(
     await deliver(ctx, "issue_comment", payload, delivery_id="first")
     await deliver(ctx, "issue_comment", payload, delivery_id="replayed")
     assert len(await run_jobs(redis)) == 1
+
+
+def closed_issue(sender: str = "Codertocat", bot: bool = False) -> dict[str, Any]:
+    """There is no recorded `issues.closed`: the recorded reopening, turned around."""
+    payload = copy.deepcopy(load_payload("issues", "reopened"))
+    payload["action"] = "closed"
+    payload["issue"]["state"] = "closed"
+    payload["sender"].update(login=sender, type="Bot" if bot else "User")
+    return payload
+
+
+def unlabeled(label: str = "bug", sender: str = "Codertocat", bot: bool = False) -> dict[str, Any]:
+    payload = copy.deepcopy(load_payload("issues", "unlabeled"))
+    payload["label"]["name"] = label
+    payload["sender"].update(login=sender, type="Bot" if bot else "User")
+    return payload
+
+
+def test_closing_an_issue_stops_its_run() -> None:
+    decision = decide_closed(Event("issues", "d-7", closed_issue()))
+    assert decision == StopRun(
+        Repo.parse(REPO), ISSUE, "issue closed", "Codertocat", "stop:issue_closed:d-7", 1
+    )
+    assert isinstance(decision, StopRun)
+    assert decision.event == {"kind": "stop", "reason": "issue closed", "by": "Codertocat"}
+
+
+def test_taking_the_trigger_label_off_stops_the_run() -> None:
+    decision = decide_unlabeled(Event("issues", "d-8", load_payload("issues", "unlabeled")), "bug")
+    assert decision == StopRun(
+        Repo.parse(REPO), ISSUE, "label removed", "Codertocat", "stop:label_removed:d-8", None
+    )
+
+
+def test_other_labels_and_bots_taking_it_off_stop_nothing() -> None:
+    other = decide_unlabeled(Event("issues", "d", unlabeled("enhancement")), "bug")
+    assert other == Ignore("label 'enhancement' is not the trigger")
+    by_bot = decide_unlabeled(Event("issues", "d", unlabeled(sender=BOT_LOGIN, bot=True)), "bug")
+    assert by_bot == Ignore("sent by a bot")
+
+
+async def test_a_closed_issue_raises_the_stop_flag_and_wakes_its_run(
+    ctx: dict[str, Any], fake_github: FakeGitHub, redis: aioredis.Redis
+) -> None:
+    signals = ctx["handler_ctx"].signals
+    await deliver(ctx, "issues", closed_issue(), delivery_id="close-1")
+    assert await signals.stop_requested(REPO, ISSUE)
+    [(function, job_id, queue, kwargs)] = ctx["queue"].asked
+    assert (function, job_id, queue) == (
+        jobs.ADVANCE_RUN,
+        f"wake:{REPO}#{ISSUE}:stop:issue_closed:close-1",
+        jobs.RUN_QUEUE,
+    )
+    assert kwargs == {
+        "repo": REPO,
+        "issue_number": ISSUE,
+        "installation_id": 1,
+        "event": {"kind": "stop", "reason": "issue closed", "by": "Codertocat"},
+    }
+    assert await run_jobs(redis) == [job_id]
+    assert fake_github.requests == []
+
+
+async def test_removing_the_trigger_label_raises_the_stop_flag(
+    ctx: dict[str, Any], redis: aioredis.Redis
+) -> None:
+    signals = ctx["handler_ctx"].signals
+    await deliver(ctx, "issues", unlabeled("enhancement"))
+    await deliver(ctx, "issues", unlabeled(sender=BOT_LOGIN, bot=True))
+    assert not await signals.stop_requested(REPO, ISSUE)
+    assert ctx["queue"].asked == []
+    await deliver(ctx, "issues", unlabeled(), delivery_id="unl-1")
+    assert await signals.stop_requested(REPO, ISSUE)
+    assert await run_jobs(redis) == [f"wake:{REPO}#{ISSUE}:stop:label_removed:unl-1"]
+    assert ctx["queue"].asked[0][3]["event"]["reason"] == "label removed"
+
+
+async def test_stop_command_raises_the_flag_before_its_job(
+    ctx: dict[str, Any], fake_github: FakeGitHub, redis: aioredis.Redis
+) -> None:
+    signals = ctx["handler_ctx"].signals
+    fake_github.roles.update({"Codertocat": "write", "reader": "read"})
+    await deliver(ctx, "issue_comment", commented("/pilot stop", sender="reader"))
+    assert not await signals.stop_requested(REPO, ISSUE)
+    await deliver(ctx, "issue_comment", commented("/pilot status"))
+    assert not await signals.stop_requested(REPO, ISSUE)
+    await deliver(ctx, "issue_comment", commented("/pilot stop"))
+    assert await signals.stop_requested(REPO, ISSUE)
+    assert [a[3]["command"] for a in ctx["queue"].asked] == ["status", "stop"]
+
+
+async def test_a_plain_comment_answers_a_waiting_run(
+    ctx: dict[str, Any], fake_github: FakeGitHub, redis: aioredis.Redis
+) -> None:
+    fake_github.roles["Codertocat"] = "write"
+    await ctx["handler_ctx"].signals.set_waiting(REPO, ISSUE, True)
+    payload = commented("Use the v2 API, not v1.\n\n```\nclient.v2()\n```")
+    await deliver(ctx, "issue_comment", payload, delivery_id="ans-1")
+    [(function, job_id, queue, kwargs)] = ctx["queue"].asked
+    comment_id = payload["comment"]["id"]
+    assert (function, job_id, queue) == (
+        jobs.RUN_COMMAND,
+        jobs.command_job_id(REPO, comment_id),
+        jobs.RUN_QUEUE,
+    )
+    assert kwargs == {
+        "repo": REPO,
+        "issue_number": ISSUE,
+        "command": "continue",
+        "args": "Use the v2 API, not v1.\n\n```\nclient.v2()\n```",
+        "sender": "Codertocat",
+        "installation_id": None,
+        "comment_id": comment_id,
+        "on_pull_request": False,
+        "delivery_id": "ans-1",
+    }
+    assert await run_jobs(redis) == [job_id]
+    assert fake_github.reactions == [("comment", comment_id, "eyes")]
+
+
+async def test_a_plain_comment_on_a_waiting_pull_request_answers_too(
+    ctx: dict[str, Any], fake_github: FakeGitHub
+) -> None:
+    fake_github.roles["Codertocat"] = "admin"
+    payload = commented("go ahead")
+    payload["issue"].update(number=5, pull_request={"url": "https://x/pulls/5"})
+    await ctx["handler_ctx"].signals.set_waiting(REPO, 5, True)
+    await deliver(ctx, "issue_comment", payload)
+    [(_, _, _, kwargs)] = ctx["queue"].asked
+    assert (kwargs["issue_number"], kwargs["on_pull_request"]) == (5, True)
+
+
+async def test_plain_comments_are_no_answer_when_no_run_waits(
+    ctx: dict[str, Any], fake_github: FakeGitHub
+) -> None:
+    fake_github.roles["Codertocat"] = "admin"
+    await ctx["handler_ctx"].signals.set_waiting(REPO, 99, True)
+    await deliver(ctx, "issue_comment", commented("thanks!"))
+    await ctx["handler_ctx"].signals.set_waiting(REPO, ISSUE, True)
+    await ctx["handler_ctx"].signals.set_waiting(REPO, ISSUE, False)
+    await deliver(ctx, "issue_comment", commented("thanks again!"))
+    assert ctx["queue"].asked == []
+    assert fake_github.requests == []
+
+
+async def test_bot_comments_are_no_answer(ctx: dict[str, Any], fake_github: FakeGitHub) -> None:
+    await ctx["handler_ctx"].signals.set_waiting(REPO, ISSUE, True)
+    await deliver(ctx, "issue_comment", commented("I am waiting.", BOT_LOGIN, bot=True))
+    await deliver(ctx, "issue_comment", commented("LGTM", "ci-helper[bot]", bot=True))
+    assert ctx["queue"].asked == []
+    assert fake_github.requests == []
+
+
+async def test_an_answer_from_someone_without_write_gets_one_explanation(
+    ctx: dict[str, Any], fake_github: FakeGitHub, redis: aioredis.Redis
+) -> None:
+    fake_github.roles["passerby"] = "read"
+    await ctx["handler_ctx"].signals.set_waiting(REPO, ISSUE, True)
+    for _ in range(3):
+        await deliver(ctx, "issue_comment", commented("just use regex", "passerby"))
+    [reply] = fake_github.comment_bodies(ISSUE)
+    assert "@passerby only people with write, maintain or admin permission" in reply
+    assert ctx["queue"].asked == []
+    assert await run_jobs(redis) == []
+    assert fake_github.reactions == []
+
+
+def test_a_comment_without_a_command_may_be_an_answer() -> None:
+    decision = decide_comment(Event("issue_comment", "d", commented("  try v2  ")), "/pilot")
+    assert isinstance(decision, Answer)
+    assert (decision.number, decision.body, decision.on_pull_request) == (ISSUE, "try v2", False)
+    assert decide_comment(Event("issue_comment", "d", commented("  \n")), "/pilot") == Ignore(
+        "empty comment"
+    )

@@ -45,6 +45,12 @@ SAMPLE_CONTEXT = {
         "problems": ["line 3, `max_steps`: too big"],
         "prefix": "/pilot",
     },
+    "comments/run_ready.md.j2": {
+        "requested_by": "alice",
+        "how": "CI passed on `abc1234`: test",
+        "attempts": 2,
+        "tokens": 1234,
+    },
     "pull_request/body.md.j2": {
         "summary": "Did it.",
         "checklist": "- [x] **R1** a",

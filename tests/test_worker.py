@@ -25,7 +25,15 @@ from tests.webhook_support import github_headers, recorded_payloads
 
 EXPECTED_ROUTES = {
     ("issues", "labeled"): ["handlers.issues.on_issue_labeled"],
+    ("issues", "closed"): ["handlers.issues.on_issue_closed"],
+    ("issues", "unlabeled"): ["handlers.issues.on_issue_unlabeled"],
     ("issue_comment", "created"): ["handlers.issue_comment.on_comment_created"],
+    ("pull_request", "closed"): ["handlers.pull_request.on_pull_closed"],
+    ("pull_request_review", "submitted"): ["handlers.pull_request.on_review_submitted"],
+    ("check_suite", "completed"): ["handlers.checks.on_check_suite_completed"],
+    ("check_run", "completed"): ["handlers.checks.on_check_run_completed"],
+    ("workflow_run", "completed"): ["handlers.checks.on_workflow_run_completed"],
+    ("status", None): ["handlers.checks.on_status"],
 }
 
 

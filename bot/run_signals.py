@@ -1,0 +1,107 @@
+"""Flags handlers raise for a run in Redis: stop it, and whether it waits for a person.
+
+A run is named by its issue; `number` may also be the run's pull request, since people
+comment on either. The controller sets `waiting` for both while it waits, and polls the stop
+flag of both between agent steps.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+STOP_KEY = "pilot:stop:{}#{}"
+WAITING_KEY = "pilot:waiting:{}#{}"
+
+# A stop nobody picked up within a day belongs to no live run.
+STOP_TTL_S = 24 * 3600
+# A run may wait for a person for weeks; the flag only outlives an abandoned run this long.
+WAITING_TTL_S = 30 * 24 * 3600
+
+
+def stop_key(repo_full_name: str, number: int) -> str:
+    return STOP_KEY.format(repo_full_name, number)
+
+
+def waiting_key(repo_full_name: str, number: int) -> str:
+    return WAITING_KEY.format(repo_full_name, number)
+
+
+class RunSignals(Protocol):
+    async def request_stop(self, repo_full_name: str, number: int) -> None:
+        """Ask the run of `number` (issue or pull request) to stop at its next step."""
+        ...
+
+    async def stop_requested(self, repo_full_name: str, number: int) -> bool: ...
+
+    async def clear_stop(self, repo_full_name: str, number: int) -> None: ...
+
+    async def set_waiting(self, repo_full_name: str, number: int, on: bool) -> None:
+        """Mark (or unmark) `number` as waiting for a person's answer."""
+        ...
+
+    async def is_waiting(self, repo_full_name: str, number: int) -> bool: ...
+
+
+class RedisRunSignals:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+
+    async def request_stop(self, repo_full_name: str, number: int) -> None:
+        await self._redis.set(stop_key(repo_full_name, number), "1", ex=STOP_TTL_S)
+
+    async def stop_requested(self, repo_full_name: str, number: int) -> bool:
+        return bool(await self._redis.exists(stop_key(repo_full_name, number)))
+
+    async def clear_stop(self, repo_full_name: str, number: int) -> None:
+        await self._redis.delete(stop_key(repo_full_name, number))
+
+    async def set_waiting(self, repo_full_name: str, number: int, on: bool) -> None:
+        key = waiting_key(repo_full_name, number)
+        if on:
+            await self._redis.set(key, "1", ex=WAITING_TTL_S)
+        else:
+            await self._redis.delete(key)
+
+    async def is_waiting(self, repo_full_name: str, number: int) -> bool:
+        return bool(await self._redis.exists(waiting_key(repo_full_name, number)))
+
+
+class MemoryRunSignals:
+    """The same flags in one process's memory, for tests and `run-local`."""
+
+    def __init__(self) -> None:
+        self._expires: dict[str, float] = {}
+
+    def _set(self, key: str, ttl_s: int) -> None:
+        self._expires[key] = time.monotonic() + ttl_s
+
+    def _has(self, key: str) -> bool:
+        expires = self._expires.get(key)
+        if expires is None:
+            return False
+        if expires <= time.monotonic():
+            del self._expires[key]
+            return False
+        return True
+
+    async def request_stop(self, repo_full_name: str, number: int) -> None:
+        self._set(stop_key(repo_full_name, number), STOP_TTL_S)
+
+    async def stop_requested(self, repo_full_name: str, number: int) -> bool:
+        return self._has(stop_key(repo_full_name, number))
+
+    async def clear_stop(self, repo_full_name: str, number: int) -> None:
+        self._expires.pop(stop_key(repo_full_name, number), None)
+
+    async def set_waiting(self, repo_full_name: str, number: int, on: bool) -> None:
+        key = waiting_key(repo_full_name, number)
+        if on:
+            self._set(key, WAITING_TTL_S)
+        else:
+            self._expires.pop(key, None)
+
+    async def is_waiting(self, repo_full_name: str, number: int) -> bool:
+        return self._has(waiting_key(repo_full_name, number))

@@ -1,0 +1,254 @@
+"""An in-memory RunHost and a local bare git repository as a run's remote, for controller tests."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.run_host import IssueRef, PullRef, RunTarget
+from bot.run_report import StatusReport
+from bot.run_state import RunState
+from bot.sandbox import Sandbox, Sandboxes, SandboxSession, SandboxSpec
+
+AUTHOR = ("pilot-test[bot]", "pilot-test@example.test")
+
+
+class PullRefused(Exception):
+    """What GitHub answers 422 for when a pull request is created."""
+
+
+@dataclass
+class Pull:
+    branch: str
+    base: str
+    title: str
+    body: str
+    number: int
+
+
+@dataclass
+class MemoryRunHost:
+    """Keeps what a run writes: every saved state (as its dict), every note, the pull request."""
+
+    remote: Path
+    issue: IssueRef
+    config: str | None = None
+    base_branch: str = "main"
+    author_identity: tuple[str, str] = AUTHOR
+    saved: list[dict[str, Any]] = field(default_factory=list)
+    reports: list[StatusReport] = field(default_factory=list)
+    notes: dict[str, str] = field(default_factory=dict)
+    post_calls: list[str] = field(default_factory=list)
+    pulls: list[Pull] = field(default_factory=list)
+    open_calls: int = 0
+    removed_labels: list[str] = field(default_factory=list)
+    ready: list[int] = field(default_factory=list)
+    replies: list[tuple[int, str]] = field(default_factory=list)
+
+    async def target(self) -> RunTarget:
+        return RunTarget(
+            key=f"memory{self.remote}",
+            remote_url=str(self.remote),
+            base_branch=self.base_branch,
+            issue=self.issue,
+        )
+
+    async def load_state(self) -> RunState | None:
+        return RunState.from_dict(self.saved[-1]) if self.saved else None
+
+    async def save_state(self, state: RunState, report: StatusReport) -> None:
+        self.saved.append(state.to_dict())
+        self.reports.append(report)
+
+    async def post_once(self, key: str, body: str, number: int | None = None) -> None:
+        self.post_calls.append(key)
+        self.notes.setdefault(key, body)
+
+    async def remove_label(self, name: str) -> None:
+        self.removed_labels.append(name)
+
+    async def app_slug(self) -> str:
+        return "issue-pilot"
+
+    async def check_runs(self, sha: str) -> list[Any]:
+        return []
+
+    async def commit_statuses(self, sha: str) -> list[Any]:
+        return []
+
+    async def failed_job_logs(self, sha: str) -> list[Any]:
+        return []
+
+    async def mark_ready(self, number: int) -> None:
+        self.ready.append(number)
+
+    async def review(self, number: int, review_id: int) -> Any:
+        raise LookupError(f"no review {review_id} on #{number}")
+
+    async def review_comments(self, number: int, review_id: int) -> list[Any]:
+        return []
+
+    async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None:
+        self.replies.append((comment_id, body))
+
+    async def read_config(self, ref: str) -> str | None:
+        assert ref == self.base_branch
+        return self.config
+
+    async def git_token(self) -> str | None:
+        return None
+
+    async def author(self) -> tuple[str, str]:
+        return self.author_identity
+
+    async def open_pull(self, branch: str, base: str, title: str, body: str) -> PullRef:
+        """Refuses what GitHub refuses (422): a head not on the remote, or no commits ahead."""
+        self.open_calls += 1
+        on_remote = branches(self.remote)
+        if branch not in on_remote or base not in on_remote:
+            raise PullRefused(f"head or base missing on the remote: {branch}, {base}")
+        if int(git(self.remote, "rev-list", "--count", f"{base}..{branch}")) == 0:
+            raise PullRefused(f"No commits between {base} and {branch}")
+        for pull in self.pulls:
+            if pull.branch == branch:
+                return PullRef(pull.number, f"https://example.test/pull/{pull.number}")
+        pull = Pull(branch, base, title, body, number=len(self.pulls) + 100)
+        self.pulls.append(pull)
+        return PullRef(pull.number, f"https://example.test/pull/{pull.number}")
+
+    async def update_pull(self, number: int, body: str) -> None:
+        for pull in self.pulls:
+            if pull.number == number:
+                pull.body = body
+
+    @property
+    def phases(self) -> list[str]:
+        return [s["phase"] for s in self.saved]
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.saved[-1]
+
+
+class CountingSandboxes:
+    """Real sandboxes, with a count of the sessions opened and the phases each one ran."""
+
+    def __init__(self, inner: Sandboxes) -> None:
+        self.inner = inner
+        self.sessions = 0
+        self.phases: list[str] = []
+
+    @asynccontextmanager
+    async def session(self, spec: SandboxSpec, tree_tar: bytes) -> AsyncIterator[SandboxSession]:
+        self.sessions += 1
+        async with self.inner.session(spec, tree_tar) as session:
+            yield _CountingSession(session, self.phases)
+
+
+class _CountingSession:
+    def __init__(self, inner: SandboxSession, phases: list[str]) -> None:
+        self._inner, self._phases = inner, phases
+
+    @asynccontextmanager
+    async def phase(self, name: str, network: bool = False) -> AsyncIterator[Sandbox]:
+        self._phases.append(name)
+        async with self._inner.phase(name, network) as sandbox:
+            yield sandbox
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    base = {
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "HOME": str(cwd),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_AUTHOR_NAME": "Alice",
+        "GIT_AUTHOR_EMAIL": "alice@example.test",
+        "GIT_COMMITTER_NAME": "Alice",
+        "GIT_COMMITTER_EMAIL": "alice@example.test",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+def make_remote(tmp: Path, files: dict[str, str]) -> Path:
+    """A bare repository with one commit of `files` on `main`."""
+    remote = tmp / "remote.git"
+    git(tmp, "init", "--quiet", "--bare", "--initial-branch=main", str(remote))
+    work = tmp / "seed"
+    git(tmp, "init", "--quiet", "--initial-branch=main", str(work))
+    write_files(work, files)
+    git(work, "add", "-A")
+    git(work, "commit", "--quiet", "-m", "Initial commit")
+    git(work, "push", "--quiet", str(remote), "main")
+    return remote
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def branches(remote: Path) -> dict[str, str]:
+    """Branch name → sha on the remote."""
+    out = git(remote, "for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads")
+    return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+def commits(remote: Path, branch: str, base: str = "main") -> list[dict[str, str]]:
+    """The branch's commits since `base`, oldest first: sha, parent, author, email, message."""
+    fmt = "%H%x1f%P%x1f%an%x1f%ae%x1f%cn%x1f%B%x1e"
+    out = git(remote, "log", "--reverse", f"--format={fmt}", f"{base}..{branch}")
+    found = []
+    for record in out.split("\x1e"):
+        record = record.strip("\n")
+        if not record:
+            continue
+        sha, parent, name, email, committer, message = record.split("\x1f")
+        found.append(
+            {
+                "sha": sha,
+                "parent": parent,
+                "author": name,
+                "email": email,
+                "committer": committer,
+                "message": message,
+            }
+        )
+    return found
+
+
+def file_at(remote: Path, ref: str, path: str) -> str | None:
+    try:
+        return git(remote, "show", f"{ref}:{path}")
+    except RuntimeError:
+        return None
+
+
+def call(name: str, **arguments: Any) -> dict[str, Any]:
+    """One scripted model answer calling `name`."""
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def node(node_id: str, title: str, depends_on: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "id": node_id,
+        "title": title,
+        "description": f"{title}.",
+        "acceptance": [f"{title} is done"],
+        "depends_on": depends_on or [],
+    }
+
+
+def plan_call(*nodes: dict[str, Any]) -> dict[str, Any]:
+    return call("submit_plan", requirements=list(nodes))
