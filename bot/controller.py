@@ -11,12 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import tarfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path
 from time import perf_counter
 from typing import Any, Protocol, TypeVar
@@ -201,24 +199,26 @@ class Controller:
         async with self.checkout(state) as checkout:
             tree_tar = checkout.tree_tar()
             if state.tree is None:
-                await self._plan(state, tree_tar)
+                await self._plan(state, checkout.paths())
             if self.config.plan_approval and not state.approved:
                 await self.save(state, Phase.WAIT_APPROVAL)
                 return
             tree = RequirementTree.from_state(state.tree or [])
             await self._mark_committed(tree, checkout, state)
             items = _tree_items(tree, state)
-            await self.work(state, checkout, tree_tar, items, tree, check=True)
-            unchanged = checkout.head_sha == checkout.base_tip
-        if unchanged and state.pr_number is None:
-            # GitHub refuses a pull request without commits; say so instead.
-            await self.fail(
-                state, "the work is done but changed no file, so there is nothing to review", ""
-            )
-            return
-        await self._open_pull(state)
 
-    async def _plan(self, state: RunState, tree_tar: bytes) -> None:
+            async def then() -> None:
+                if checkout.head_sha == checkout.base_tip and state.pr_number is None:
+                    # GitHub refuses a pull request without commits; say so instead.
+                    await self.fail(
+                        state, "the work is done but changed no file: nothing to review", ""
+                    )
+                    raise Parked
+                await self._open_pull(state)
+
+            await self.work(state, checkout, tree_tar, items, tree, check=True, then=then)
+
+    async def _plan(self, state: RunState, paths: list[str]) -> None:
         assert self.target is not None
         issue = self.target.issue
         await self.save(state, Phase.PLAN)
@@ -228,7 +228,7 @@ class Controller:
         result = await plan(
             self.deps.llm,
             IssueText(issue.number, issue.title, issue.body),
-            repo_map(paths_in(tree_tar)),
+            repo_map(paths),
             force_tool=self.deps.force_tools,
             on_step=lambda step: trajectory.record(kind="plan", **step),
         )
@@ -302,20 +302,28 @@ class Controller:
         items: Callable[[], WorkItem | None],
         tree: RequirementTree | None,
         check: bool = False,
+        then: Callable[[], Awaitable[None]] | None = None,
     ) -> bool:
         """Runs the agent on each item `items` gives, in one sandbox session, committing and
-        pushing each; True when anything was pushed. Parks when an item cannot be finished."""
-        spec = SandboxSpec(self.run_id, self.config.image or self.deps.sandbox_image)
+        pushing each; True when anything was pushed. Parks when an item cannot be finished.
+        `then` runs before the sandbox goes: tearing it down is not worth a person's wait."""
+        item = items()
+        spec = SandboxSpec(
+            self.run_id,
+            self.config.image or self.deps.sandbox_image,
+            prestart="execute" if item is not None else None,
+        )
         pushed = False
         since = perf_counter()
         async with self.deps.sandboxes.session(spec, tree_tar) as session:
             self._timing("sandbox", since)
             await self._setup(state, session)
-            item = items()
             if item is not None:
-                pushed = await self._execute(state, session, checkout, tree_tar, item, items, tree)
+                pushed = await self._execute(state, session, checkout, item, items, tree)
             if check:
                 await self._check(state, session)
+            if then is not None:
+                await then()
         return pushed
 
     async def _setup(self, state: RunState, session: SandboxSession) -> None:
@@ -339,7 +347,6 @@ class Controller:
         state: RunState,
         session: SandboxSession,
         checkout: Checkout,
-        tree_tar: bytes,
         first: WorkItem,
         items: Callable[[], WorkItem | None],
         tree: RequirementTree | None,
@@ -350,7 +357,7 @@ class Controller:
         limits = AgentLimits(max_steps=self.config.max_steps, force_tools=self.deps.force_tools)
         budget = TokenBudget(self.config.max_tokens, _budget_usage(state))
         deadline = Deadline(state.started_at + self.config.max_minutes * 60, self._clock)
-        the_map = repo_map(paths_in(tree_tar))
+        the_map = repo_map(checkout.paths())
         view = tree or RequirementTree([])
         pushed = False
         since = perf_counter()
@@ -500,6 +507,7 @@ class Controller:
     ) -> None:
         state.question = question
         state.parked = {"kind": kind, "node": node.id, "title": node.title}
+        state.working = None  # what it was on is now what it asks about
         body = render(
             "comments/run_question.md.j2",
             requested_by=state.requested_by,
@@ -528,6 +536,7 @@ class Controller:
 
     async def fail(self, state: RunState, reason: str, detail: str) -> None:
         state.error = reason
+        state.working = None
         body = render(
             "comments/run_failed.md.j2",
             requested_by=state.requested_by,
@@ -549,6 +558,7 @@ class Controller:
     async def stop(self, state: RunState, why: str) -> None:
         await self._clear_stop(state)
         state.outcome = "stopped"
+        state.working = None
         state.error = None
         await self._set_waiting(state, False)
         await self.save(state, Phase.STOPPED, headline=f"Stopped: {why}.")
@@ -602,8 +612,3 @@ def _budget_usage(state: RunState) -> Usage:
     # After a `retry` the budget counts from there: tokens spent before stay on the record.
     used = max(0, state.budget_tokens_used)
     return Usage(used, 0)
-
-
-def paths_in(tree_tar: bytes) -> list[str]:
-    with tarfile.open(fileobj=BytesIO(tree_tar)) as tar:
-        return [m.name.removeprefix("./") for m in tar.getmembers() if m.isfile()]

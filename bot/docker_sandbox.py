@@ -151,6 +151,27 @@ subprocess.run(git + ["read-tree", "HEAD"], check=True)
 subprocess.run(git + ["update-index", "-q", "--refresh"], check=True)
 subprocess.run(git + ["rev-parse", "HEAD"], check=True)
 """
+# The pack path: the host's own commit goes in as one pack, and a checkout writes the files and
+# a stat-fresh index, so nothing is hashed twice and the commit itself is the baseline. Its
+# parents are not there, so it is marked shallow. The run attributes hold during the checkout
+# only, so the files are the committed bytes exactly, as `git archive` gives them to the tar path.
+# NTFS's short names are no danger on this tmpfs, and the tar path takes a file named `git~1`.
+_PACK_FILL = f"""set -e
+cd {WORKSPACE}
+git() {{ command git -c core.hooksPath=/dev/null -c core.autocrlf=false -c core.fsmonitor=false \\
+  -c core.symlinks=true -c core.protectNTFS=false "$@"; }}
+git -c init.defaultBranch=pilot-base init -q
+git config user.name "$2"
+git config user.email "$3"
+git index-pack --stdin >/dev/null
+printf '%s\\n' "$1" > .git/shallow
+git update-ref refs/heads/pilot-base "$1"
+mkdir -p .git/info
+echo '* -text -eol -ident -filter -working-tree-encoding' > .git/info/attributes
+git read-tree --reset -u HEAD
+rm .git/info/attributes
+git rev-parse HEAD
+"""
 _PATCH_SCRIPT = f"""set -e
 cd {WORKSPACE}
 base="$1"
@@ -426,6 +447,7 @@ class _Session:
     volume: str
     baseline: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    prepared: dict[str, Container] = field(default_factory=dict)
 
     def container_config(self, phase: str, network: bool, **extra: Any) -> dict[str, Any]:
         spec = self.spec
@@ -456,11 +478,24 @@ class _Session:
         script = 'exec python3 -c "$0" "$@"'
         if tree_tar:  # an empty tree may come as no bytes at all, which tar refuses
             script = f"tar -x -f - -C {WORKSPACE} --no-same-owner && {script}"
-        cmd = ["bash", "-c", script, _FILL_TOOL, GIT_NAME, GIT_EMAIL]
+        return self._fill(holder, ["bash", "-c", script, _FILL_TOOL, GIT_NAME, GIT_EMAIL], tree_tar)
+
+    def fill_from_pack(self, holder: Container, pack: bytes, commit: str) -> str:
+        """Check `commit` out of `pack` into the volume, as the agent's user; it is the
+        baseline."""
+        if not re.fullmatch(r"[0-9a-f]{40}", commit):
+            raise SandboxError(f"not a commit id: {commit!r}")
+        cmd = ["bash", "-c", _PACK_FILL, "fill", commit, GIT_NAME, GIT_EMAIL]
+        baseline = self._fill(holder, cmd, pack)
+        if baseline != commit:
+            raise SandboxError(f"could not set up the workspace: {commit} came out as {baseline}")
+        return baseline
+
+    def _fill(self, holder: Container, cmd: list[str], stdin: bytes) -> str:
         out, err = _Bounded(4096, 0), _Bounded(0, 4096)
         deadline = time.monotonic() + FILL_TIMEOUT_S
         outcome = _exec(
-            self.client, str(holder.id), cmd, deadline=deadline, out=out, err=err, stdin=tree_tar
+            self.client, str(holder.id), cmd, deadline=deadline, out=out, err=err, stdin=stdin
         )
         if outcome.exit_code != 0:
             why = err.text().strip() or f"exit code {outcome.exit_code}"
@@ -499,9 +534,10 @@ class DockerSession:
     async def phase(self, name: str, network: bool = False) -> AsyncIterator[DockerSandbox]:
         state = self._state
         config = state.container_config(name, network, detach=True)
-        container: Container | None = None
+        container: Container | None = None if network else state.prepared.pop(name, None)
         try:
-            container = await asyncio.to_thread(_run_detached, state.client, config)
+            if container is None:
+                container = await asyncio.to_thread(_run_detached, state.client, config)
             yield DockerSandbox(state.client, container, state)
         finally:
             if container is not None:
@@ -524,7 +560,16 @@ class DockerSandboxes:
         return self._given
 
     @asynccontextmanager
-    async def session(self, spec: SandboxSpec, tree_tar: bytes) -> AsyncIterator[DockerSession]:
+    async def session(
+        self,
+        spec: SandboxSpec,
+        tree_tar: bytes | None = None,
+        *,
+        pack: bytes | None = None,
+        commit: str | None = None,
+    ) -> AsyncIterator[DockerSession]:
+        if (pack is None) != (commit is None) or (pack is None and tree_tar is None):
+            raise ValueError("a session needs a tree tar, or a pack and the commit in it")
         slug = re.sub(r"[^a-zA-Z0-9_.-]+", "-", spec.run_id)[:40].strip("-.") or "run"
         volume = f"issue-pilot-{slug}-{uuid.uuid4().hex[:8]}"
         labels = {
@@ -548,7 +593,19 @@ class DockerSandboxes:
                 self._client.volumes.create, name=volume, labels=labels, driver_opts=options
             )
             holder = await asyncio.to_thread(_run_detached, self._client, holder_config)
-            state.baseline = await asyncio.to_thread(state.fill, holder, tree_tar)
+            if pack is not None and commit is not None:
+                fill = asyncio.to_thread(state.fill_from_pack, holder, pack, commit)
+            else:
+                fill = asyncio.to_thread(state.fill, holder, tree_tar or b"")
+            if spec.prestart is None:
+                state.baseline = await fill
+            else:
+                # The first phase's container starts while the tree goes in: a container
+                # start is the largest fixed cost of a session.
+                config = state.container_config(spec.prestart, False, detach=True)
+                started = asyncio.to_thread(_run_detached, self._client, config)
+                state.baseline, container = await asyncio.gather(fill, started)
+                state.prepared[spec.prestart] = container
             yield DockerSession(state)
         finally:
             await asyncio.shield(asyncio.to_thread(state.remove_all))

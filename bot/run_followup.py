@@ -19,10 +19,16 @@ log = logging.getLogger("pilot.followup")
 
 async def handle(c: Controller, state: RunState, event: dict[str, Any]) -> None:
     kind = event.get("kind")
+    stopping = kind in ("stop", "pull_closed") or (
+        kind == "command" and event.get("name") == "stop"
+    )
     if state.phase in FINAL_PHASES:
+        if kind == "command" and event.get("name") == "status":
+            await on_command(c, state, event)
+            return
         c.record(kind="ignored", event=event, why=f"run already {state.phase.value}")
         return
-    if state.working is not None and kind not in ("stop", "pull_closed"):
+    if state.working is not None and state.phase is Phase.EXECUTE and not stopping:
         await _finish_interrupted(c, state)
     if kind == "ci":
         await on_ci(c, state, str(event["sha"]))
@@ -48,6 +54,13 @@ async def _verdict(c: Controller, sha: str) -> CiVerdict:
     return verdict(runs, statuses, await c.host.app_slug())
 
 
+async def _failure_notes(c: Controller, sha: str, result: CiVerdict) -> list[str]:
+    runs = await c.host.check_runs(sha)
+    logs = await c.host.failed_job_logs(sha)
+    statuses = await c.host.commit_statuses(sha)
+    return failure_notes(result, runs, logs, 8000, statuses=statuses)
+
+
 async def on_ci(c: Controller, state: RunState, sha: str, force: bool = False) -> None:
     if state.phase is not Phase.AWAIT_CI or sha != state.ci_sha:
         c.record(kind="ignored", ci_sha=sha, why="not the head CI is awaited on")
@@ -60,13 +73,13 @@ async def on_ci(c: Controller, state: RunState, sha: str, force: bool = False) -
     if result.state in ("pending", "none"):
         return
     state.mark_handled(key)
-    state.ci_history.append({"sha": sha, "failing": len(result.failing), "names": result.failing})
+    if not state.ci_history or state.ci_history[-1]["sha"] != sha:
+        entry = {"sha": sha, "failing": len(result.failing), "names": result.failing}
+        state.ci_history.append(entry)
     if result.state == "green":
         await ready(c, state, sha, f"CI passed on `{sha[:7]}`: " + ", ".join(result.passing))
         return
-    runs = await c.host.check_runs(sha)
-    logs = await c.host.failed_job_logs(sha)
-    await fix_ci(c, state, sha, failure_notes(result, runs, logs, 8000), result.failing)
+    await fix_ci(c, state, sha, await _failure_notes(c, sha, result), result.failing)
 
 
 def _best(state: RunState) -> str | None:
@@ -87,7 +100,7 @@ async def fix_ci(
     limit = c.config.max_ci_attempts + state.ci_extra
     state.best_sha = _best(state)
     node = Requirement(
-        id=f"ci-{state.ci_attempt}",
+        id=f"ci-{state.iterations + 1}",
         title=f"Make CI pass (attempt {state.ci_attempt + 1} of {limit})",
         description="The repository's CI failed on the branch; the failures are in the notes.",
         acceptance=[f"`{name}` passes" for name in failing[:8]] or ["CI passes"],
@@ -204,6 +217,8 @@ async def iterate(
 ) -> bool:
     """One agent pass on the branch's head; True when it pushed a commit. Recorded in the
     state first, so a worker that dies during it does it again, not twice."""
+    if node.id.startswith("ci-"):
+        state.iterations = max(state.iterations, _number(node.id))
     state.working = {
         "node": node.id,
         "title": node.title,
@@ -256,8 +271,10 @@ async def _finish_interrupted(c: Controller, state: RunState) -> None:
         str(work.get("park_as") or "ci"),
         work.get("restore_to"),
     )
-    if pushed:
-        state.ci_attempt = 0 if node.id.startswith("review-") else state.ci_attempt
+    if pushed and node.id.startswith("review-") and state.pr_number is not None:
+        comments = await c.host.review_comments(state.pr_number, _number(node.id))
+        await _review_addressed(c, state, comments)
+    elif pushed:
         await c.await_ci(state)
     else:
         await c.ask(
@@ -279,6 +296,11 @@ async def on_review(c: Controller, state: RunState, event: dict[str, Any]) -> No
     if state.phase not in (Phase.AWAIT_CI, Phase.READY, Phase.ASKED):
         return
     review = await c.host.review(state.pr_number, review_id)
+    if not c.config.allows(review.author):
+        state.mark_handled(key)
+        c.record(kind="ignored", review=review_id, why="reviewer not in allowed_users")
+        await c.save(state, state.phase)
+        return
     comments = await c.host.review_comments(state.pr_number, review_id)
     notes = [f"@{review.author} reviewed ({review.state}): {review.body or '(no summary)'}"]
     for comment in comments:
@@ -300,6 +322,11 @@ async def on_review(c: Controller, state: RunState, event: dict[str, Any]) -> No
             state, node, "The review needs no change I can see.", "What should change?", "review"
         )
         return
+    await _review_addressed(c, state, comments)
+
+
+async def _review_addressed(c: Controller, state: RunState, comments: list[Any]) -> None:
+    assert state.pr_number is not None
     sha = state.head_sha or ""
     for comment in comments:
         await c.host.reply_to_review_comment(state.pr_number, comment.id, f"Addressed in {sha}.")
@@ -376,6 +403,7 @@ async def _go_on(
         return
     if name == "retry":
         state.token_base = state.prompt_tokens + state.completion_tokens
+        state.outcome = None
         if state.phase not in (Phase.ASKED, Phase.FAILED, Phase.STOPPED):
             await reply("Nothing to retry: the run is not stuck.")
             await c.save(state, state.phase)
@@ -396,10 +424,8 @@ async def _go_on(
         sha = state.ci_sha or ""
         last = state.ci_history[-1]["names"] if state.ci_history else []
         state.phase = Phase.AWAIT_CI
-        runs = await c.host.check_runs(sha)
-        logs = await c.host.failed_job_logs(sha)
         result = await _verdict(c, sha)
-        notes = failure_notes(result, runs, logs, 8000)
+        notes = await _failure_notes(c, sha, result)
         await fix_ci(c, state, sha, notes, list(last), answer if name == "continue" else None)
         return
     if kind == "review":
@@ -424,7 +450,13 @@ async def _go_on(
         and state.tree is not None
         and all(n.get("status") == NodeStatus.DONE for n in state.tree)
     ):
-        state.phase = Phase.AWAIT_CI
+        await c.await_ci(state)
         await on_ci(c, state, state.ci_sha or "", force=True)
         return
     await c._start(state)
+
+
+def _number(node_id: str) -> int:
+    """The number in `ci-3` or `review-12`; 0 for anything else."""
+    tail = node_id.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0

@@ -97,6 +97,7 @@ class RunState:
     outcome: str | None = None
     # A follow-up the agent was on (a CI fix, a review, an answer) when the worker stopped.
     working: dict[str, Any] | None = None
+    iterations: int = 0  # the highest follow-up number so far: every `ci-<n>` node is new
 
     @property
     def usage(self) -> Usage:

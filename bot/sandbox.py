@@ -35,6 +35,7 @@ class SandboxSpec:
     cpus: float = 1.0
     pids: int = 256
     command_timeout_s: float = 600.0
+    prestart: str | None = None  # a phase (without network) whose container starts early
     # The workspace is a tmpfs of at most this size; what the agent writes there counts against
     # memory_bytes, like /tmp.
     workspace_bytes: int = 4 * 1024**3
@@ -68,9 +69,16 @@ class SandboxSession(Protocol):
 
 class Sandboxes(Protocol):
     def session(
-        self, spec: SandboxSpec, tree_tar: bytes
+        self,
+        spec: SandboxSpec,
+        tree_tar: bytes | None = None,
+        *,
+        pack: bytes | None = None,
+        commit: str | None = None,
     ) -> AbstractAsyncContextManager[SandboxSession]:
-        """A volume filled with `tree_tar` (the files at the run's base, no .git), removed on
-        exit whatever happened. Whatever an earlier session of the same run left (a worker
-        killed mid-run) is removed first: only the run's lease holder opens a session."""
+        """A volume filled with the files at the run's base, removed on exit whatever happened:
+        from `tree_tar` (the files, no .git), or, faster on a large tree, from `pack` (a pack
+        holding `commit`, its tree and its blobs; see `Checkout.tree_pack`), which then needs no
+        tar. Whatever an earlier session of the same run left (a worker killed mid-run) is
+        removed first: only the run's lease holder opens a session."""
         ...

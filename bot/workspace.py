@@ -414,6 +414,32 @@ class Checkout:
         _, out, _ = self.git.run_sync("archive", "--format=tar", self.head_sha, git_dir=self.path)
         return out
 
+    def tree_pack(self) -> bytes:
+        """A self-contained pack of the head commit, its tree and its blobs, without history
+        (for `Sandboxes.session`); deltas are reused from the mirror where their base is in."""
+        _, objects, _ = self.git.run_sync(
+            "rev-list", "--objects", "--no-walk", self.head_sha, git_dir=self.path
+        )
+        # No delta search (--window=0): it would cost more than it saves on the local socket.
+        argv = ["git", f"--git-dir={self.path}", "pack-objects", "--stdout", "-q", "--window=0"]
+        argv.append("--delta-base-offset")
+        self.git.runs += 1
+        result = subprocess.run(
+            argv, input=objects, capture_output=True, env=self.git.env(), cwd=self.git.home,
+            timeout=GIT_TIMEOUT_S,
+        )  # fmt: skip
+        if result.returncode != 0:
+            stderr = result.stderr.decode(errors="replace")
+            raise WorkspaceError(f"git failed with exit code {result.returncode}", argv, stderr)
+        return result.stdout
+
+    def paths(self) -> list[str]:
+        """Every file path at head (for the repository map), without reading the files."""
+        _, out, _ = self.git.run_sync(
+            "ls-tree", "-r", "-z", "--name-only", self.head_sha, git_dir=self.path
+        )
+        return [p for p in out.decode("utf-8", "replace").split("\0") if p]
+
     def file_at_head(self, path: str) -> bytes | None:
         code, out, _ = self.git.run_sync(
             "cat-file", "blob", f"{self.head_sha}:{path.lstrip('/')}", git_dir=self.path,

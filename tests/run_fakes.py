@@ -48,6 +48,14 @@ class MemoryRunHost:
     removed_labels: list[str] = field(default_factory=list)
     ready: list[int] = field(default_factory=list)
     replies: list[tuple[int, str]] = field(default_factory=list)
+    # What CI and reviewers said, set by a test: per commit sha, and per review id.
+    check_runs_of: dict[str, list[Any]] = field(default_factory=dict)
+    statuses_of: dict[str, list[Any]] = field(default_factory=dict)
+    job_logs_of: dict[str, list[Any]] = field(default_factory=dict)
+    reviews: dict[int, Any] = field(default_factory=dict)
+    comments_of_review: dict[int, list[Any]] = field(default_factory=dict)
+    note_numbers: dict[str, int | None] = field(default_factory=dict)
+    pull_updates: list[tuple[int, str]] = field(default_factory=list)
 
     async def target(self) -> RunTarget:
         return RunTarget(
@@ -67,6 +75,7 @@ class MemoryRunHost:
     async def post_once(self, key: str, body: str, number: int | None = None) -> None:
         self.post_calls.append(key)
         self.notes.setdefault(key, body)
+        self.note_numbers.setdefault(key, number)
 
     async def remove_label(self, name: str) -> None:
         self.removed_labels.append(name)
@@ -75,22 +84,24 @@ class MemoryRunHost:
         return "issue-pilot"
 
     async def check_runs(self, sha: str) -> list[Any]:
-        return []
+        return list(self.check_runs_of.get(sha, []))
 
     async def commit_statuses(self, sha: str) -> list[Any]:
-        return []
+        return list(self.statuses_of.get(sha, []))
 
     async def failed_job_logs(self, sha: str) -> list[Any]:
-        return []
+        return list(self.job_logs_of.get(sha, []))
 
     async def mark_ready(self, number: int) -> None:
         self.ready.append(number)
 
     async def review(self, number: int, review_id: int) -> Any:
-        raise LookupError(f"no review {review_id} on #{number}")
+        if review_id not in self.reviews:
+            raise LookupError(f"no review {review_id} on #{number}")
+        return self.reviews[review_id]
 
     async def review_comments(self, number: int, review_id: int) -> list[Any]:
-        return []
+        return list(self.comments_of_review.get(review_id, []))
 
     async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None:
         self.replies.append((comment_id, body))
@@ -121,6 +132,7 @@ class MemoryRunHost:
         return PullRef(pull.number, f"https://example.test/pull/{pull.number}")
 
     async def update_pull(self, number: int, body: str) -> None:
+        self.pull_updates.append((number, body))
         for pull in self.pulls:
             if pull.number == number:
                 pull.body = body

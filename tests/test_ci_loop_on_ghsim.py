@@ -14,9 +14,10 @@ from typing import Any
 
 import httpx
 
+from bot.run_state import run_dir_name
 from bot.status_comment import parse_state
 from tests.ghsim_support import push_files, unique, wait_until
-from tests.stack_support import Stack
+from tests.stack_support import Stack, docker_client, leftovers
 
 WORKFLOW = """\
 name: CI
@@ -162,6 +163,9 @@ def test_b_budget_spent_then_a_person_answers_and_it_goes_green(
     [question] = [b for b in repo.bot_comments(pr.number) if "needs a person" in b]
     assert "@alice" in question and "2 of 2" in question
     # No container is kept while parked.
+    client = docker_client()
+    run_label = run_dir_name(f"alice/{repo.name}", repo.number)
+    wait_until(lambda: not leftovers(client, run_label), 20, "the parked run's sandbox removed")
     repo.comment(pr.number, "Use the + operator.")
     state = repo.wait_phase("ready", timeout=120)
     assert repo.file("calc.py", repo.pull().head.ref) == CALC_FIXED

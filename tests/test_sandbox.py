@@ -18,6 +18,7 @@ import pytest_asyncio
 
 from bot.docker_sandbox import (
     LABEL_CREATED,
+    LABEL_OWNER,
     LABEL_RUN,
     DockerSandbox,
     DockerSandboxes,
@@ -25,6 +26,7 @@ from bot.docker_sandbox import (
     workspace_path,
 )
 from bot.sandbox import SandboxError, SandboxFileError, SandboxSpec
+from bot.workspace import Workspace
 from tests.services import setting, unavailable
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -192,6 +194,99 @@ def apply_on_host_copy(repo: Path, patches: list[bytes]) -> Path:
     return repo
 
 
+def pushed_remote(root: Path) -> tuple[Path, Path]:
+    """A bare remote whose main holds TREE, a symlink and a CRLF rule, on top of some history;
+    and the clone that made it."""
+    remote, clone = root / "remote.git", root / "clone"
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    subprocess.run(["git", "init", "-q", str(clone)], check=True)
+    (clone / "history.txt").write_bytes(b"gone before the run\n")
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "history"], check=True)
+    (clone / "history.txt").unlink()
+    for name, data in TREE.items():
+        (clone / name).parent.mkdir(parents=True, exist_ok=True)
+        (clone / name).write_bytes(data)
+    (clone / "run.sh").chmod(0o755)
+    (clone / "link").symlink_to("src/app.py")
+    # A checkout that honoured it would hand the agent CRLF files the tar path never shows.
+    (clone / ".gitattributes").write_bytes(b"*.md text eol=crlf\n")
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    subprocess.run([*git, "push", "-q", str(remote), "HEAD:refs/heads/main"], check=True)
+    return remote, clone
+
+
+async def test_a_session_filled_from_a_pack(
+    sandboxes: DockerSandboxes, client: docker.DockerClient, tmp_path: Path
+) -> None:
+    remote, clone = pushed_remote(tmp_path)
+    checkout = await Workspace(tmp_path / "cache").checkout(
+        "t/demo", str(remote), None, "main", "pilot/x"
+    )
+    run = spec()
+    async with sandboxes.session(run, pack=checkout.tree_pack(), commit=checkout.head_sha) as s:
+        async with s.phase("develop") as sandbox:
+            result = await sandbox.run(
+                "stat -c '%U %a %F %n' src src/app.py run.sh link; readlink link;"
+                " git status --porcelain; git log --format=%H; ls"
+            )
+            assert result.exit_code == 0, result.output
+            assert result.output.splitlines() == [
+                "pilot 755 directory src",
+                "pilot 644 regular file src/app.py",
+                "pilot 755 regular file run.sh",
+                "pilot 777 symbolic link link",
+                "src/app.py",
+                checkout.head_sha,  # its parent is left out, and git knows it
+                "README.md",
+                "link",
+                "old.txt",
+                "run.sh",
+                "src",
+            ]
+            assert await sandbox.read_file("README.md") == TREE["README.md"]  # no CRLF
+            assert await sandbox.read_file("src/logo.bin") == TREE["src/logo.bin"]
+            assert await sandbox.take_patch() == b""
+            await sandbox.write_file("src/app.py", b"print('changed')\n")
+            await sandbox.delete_file("old.txt")
+            result = await sandbox.run("chmod -x run.sh && ln -sfn README.md link")
+            assert result.exit_code == 0, result.output
+            patch = await sandbox.take_patch()
+            assert await sandbox.take_patch() == b""
+    assert labelled(client, run.run_id) == []
+    checkout.cleanup()
+
+    assert apply_in(clone, patch) == ["link", "old.txt", "run.sh", "src/app.py"]
+    assert (clone / "src/app.py").read_bytes() == b"print('changed')\n"
+    assert not (clone / "old.txt").exists()
+    assert not os.access(clone / "run.sh", os.X_OK)
+    assert os.readlink(clone / "link") == "README.md"
+
+
+def apply_in(clone: Path, patch: bytes) -> list[str]:
+    """Apply the patch to the clone's files and index; the paths it changed."""
+    git = ["git", "-C", str(clone)]
+    subprocess.run([*git, "apply", "--index", "-"], input=patch, check=True)
+    changed = subprocess.run([*git, "diff", "--cached", "--name-only"], capture_output=True)
+    return changed.stdout.decode().split()
+
+
+async def test_a_session_needs_a_tree_or_a_pack_with_its_commit(
+    sandboxes: DockerSandboxes, client: docker.DockerClient
+) -> None:
+    run = spec()
+    for kwargs in ({}, {"pack": b"PACK"}, {"commit": "0" * 40}):
+        with pytest.raises(ValueError):
+            async with sandboxes.session(run, **kwargs):  # type: ignore[arg-type]
+                pass
+    with pytest.raises(SandboxError, match="could not set up the workspace"):
+        async with sandboxes.session(run, pack=b"not a pack", commit="0" * 40):
+            pass
+    assert labelled(client, run.run_id) == []
+
+
 async def test_file_tools_stay_in_the_workspace(box: DockerSandbox) -> None:
     for path in ("../etc/passwd", "/etc/passwd", "/workspace/../etc/x", "", "/workspace"):
         with pytest.raises(SandboxFileError):
@@ -310,17 +405,25 @@ async def test_reaper_removes_stale_labelled_things(client: docker.DockerClient)
 async def test_orphans_of_runs_no_worker_holds_are_removed(
     sandboxes: DockerSandboxes, client: docker.DockerClient
 ) -> None:
-    held, orphan = spec(), spec()
-    client.volumes.create(name=f"issue-pilot-{orphan.run_id}", labels={LABEL_RUN: orphan.run_id})
+    held, orphan, others = spec(), spec(), spec()
+    mine = {LABEL_RUN: orphan.run_id, LABEL_OWNER: sandboxes.owner}
+    client.volumes.create(name=f"issue-pilot-{orphan.run_id}", labels=mine)
+    # Another deployment's sandbox on the same daemon is never this worker's to reap.
+    theirs = {LABEL_RUN: others.run_id, LABEL_OWNER: "another-deployment"}
+    client.volumes.create(name=f"issue-pilot-{others.run_id}", labels=theirs)
 
     async def alive(run_id: str) -> bool:
-        return run_id != orphan.run_id
+        return run_id != orphan.run_id and run_id != others.run_id
 
-    async with sandboxes.session(held, make_tar(TREE)) as session:
-        async with session.phase("develop"):
-            removed = await sandboxes.reap_orphans(alive)
-            assert removed == [f"issue-pilot-{orphan.run_id}"]
-            assert len(labelled(client, held.run_id)) == 3  # holder, phase, volume
+    try:
+        async with sandboxes.session(held, make_tar(TREE)) as session:
+            async with session.phase("develop"):
+                removed = await sandboxes.reap_orphans(alive)
+                assert removed == [f"issue-pilot-{orphan.run_id}"]
+                assert len(labelled(client, held.run_id)) == 3  # holder, phase, volume
+        assert len(labelled(client, others.run_id)) == 1
+    finally:
+        client.volumes.get(f"issue-pilot-{others.run_id}").remove(force=True)
 
 
 async def test_an_error_leaves_nothing_behind(

@@ -228,6 +228,37 @@ async def test_patch_with_binary_delete_and_rename_commits_with_trailers(
     run.cleanup()
 
 
+def pack_objects(tmp_path: Path, pack: bytes) -> set[str]:
+    """The ids of the objects in `pack`, indexed in a fresh repository (so none come from
+    elsewhere); index-pack refuses a thin pack whose delta bases are missing."""
+    scratch = tmp_path / unique("unpacked")
+    git(tmp_path, "init", "-q", "--bare", str(scratch))
+    git(scratch, "index-pack", "--stdin", stdin=pack)
+    listed = git(scratch, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)")
+    return set(listed.split())
+
+
+async def test_tree_pack_holds_exactly_the_head_commit_and_its_files(
+    workspace: Workspace, remote: Path, tmp_path: Path
+) -> None:
+    clone = person_clone(remote, tmp_path)
+    # History the pack must leave out: a blob only an older commit has, and one file changed.
+    commit_files(clone, {"gone.txt": b"only in history\n"}, "Second")
+    commit_files(clone, {"gone.txt": None, "src/app.py": b"print('hi again')\n"}, "Third")
+    git(clone, "push", "-q", "origin", "main")
+    run = await workspace.checkout("alice/demo", str(remote), None, "main", "pilot/x")
+    sha = await run.commit_patch(new_file_patch("bot.txt"), "Bot change", TRAILERS, BOT)
+    assert sha is not None
+    expected = git(run.path, "rev-list", "--objects", "--no-walk", sha)
+    objects = pack_objects(tmp_path, run.tree_pack())
+    assert objects == {line.split()[0] for line in expected.splitlines()}
+    assert sha in objects and git(run.path, "rev-parse", f"{sha}^") not in objects
+    assert git(run.path, "rev-parse", f"{sha}:src/app.py") in objects
+    assert git(clone, "rev-parse", "HEAD~1:gone.txt") not in objects
+    assert len(objects) == 7  # the commit, two trees, README.md, src/app.py, old.txt, bot.txt
+    run.cleanup()
+
+
 async def test_empty_patch_commits_nothing(workspace: Workspace, remote: Path) -> None:
     run = await workspace.checkout("alice/demo", str(remote), None, "main", "pilot/x")
     assert await run.commit_patch(b"", "nothing", TRAILERS, BOT) is None
@@ -362,6 +393,11 @@ async def test_installation_token_over_ghsim_never_touches_disk(
     needles = [token.encode(), header]
     assert files_containing(workspace.cache_dir, needles) == []
     assert not any(needle in run.tree_tar() for needle in needles)
+    assert not any(needle in run.tree_pack() for needle in needles)
+    assert pack_objects(tmp_path, run.tree_pack()) == {
+        line.split()[0]
+        for line in git(run.path, "rev-list", "--objects", "--no-walk", run.head_sha).splitlines()
+    }
     for checkout in (run, resumed):
         checkout.cleanup()
 
