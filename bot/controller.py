@@ -197,7 +197,6 @@ class Controller:
         state.branch = state.branch or branch_name(target.issue.number, target.issue.title)
         state.base_branch = state.base_branch or target.base_branch
         async with self.checkout(state) as checkout:
-            tree_tar = checkout.tree_tar()
             if state.tree is None:
                 await self._plan(state, checkout.paths())
             if self.config.plan_approval and not state.approved:
@@ -216,7 +215,7 @@ class Controller:
                     raise Parked
                 await self._open_pull(state)
 
-            await self.work(state, checkout, tree_tar, items, tree, check=True, then=then)
+            await self.work(state, checkout, items, tree, check=True, then=then)
 
     async def _plan(self, state: RunState, paths: list[str]) -> None:
         assert self.target is not None
@@ -298,7 +297,6 @@ class Controller:
         self,
         state: RunState,
         checkout: Checkout,
-        tree_tar: bytes,
         items: Callable[[], WorkItem | None],
         tree: RequirementTree | None,
         check: bool = False,
@@ -315,7 +313,9 @@ class Controller:
         )
         pushed = False
         since = perf_counter()
-        async with self.deps.sandboxes.session(spec, tree_tar) as session:
+        async with self.deps.sandboxes.session(
+            spec, pack=checkout.tree_pack(), commit=checkout.head_sha
+        ) as session:
             self._timing("sandbox", since)
             await self._setup(state, session)
             if item is not None:

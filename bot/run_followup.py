@@ -13,6 +13,7 @@ from bot.requirements import NodeStatus, Requirement, RequirementTree
 from bot.run_report import pull_request_body, status_report
 from bot.run_state import FINAL_PHASES, LocalCheck, Phase, RunState
 from bot.templates import render
+from bot.workspace import Checkout
 
 log = logging.getLogger("pilot.followup")
 
@@ -177,7 +178,7 @@ async def on_ci_timeout(c: Controller, state: RunState, sha: str) -> None:
         )
         return
     async with c.checkout(state) as checkout:
-        local = await local_check(c, state, checkout.tree_tar())
+        local = await local_check(c, state, checkout)
     state.mark_handled(f"ci:{sha}")
     how = (
         f"No CI reported within {minutes} min of the push; the sandbox ran "
@@ -192,12 +193,14 @@ async def on_ci_timeout(c: Controller, state: RunState, sha: str) -> None:
     await fix_ci(c, state, sha, notes, [local.command])
 
 
-async def local_check(c: Controller, state: RunState, tree_tar: bytes) -> LocalCheck:
+async def local_check(c: Controller, state: RunState, checkout: Checkout) -> LocalCheck:
     from bot.sandbox import SandboxSpec
 
     assert c.config.test
     spec = SandboxSpec(c.run_id, c.config.image or c.deps.sandbox_image)
-    async with c.deps.sandboxes.session(spec, tree_tar) as session:
+    async with c.deps.sandboxes.session(
+        spec, pack=checkout.tree_pack(), commit=checkout.head_sha
+    ) as session:
         async with session.phase("check") as sandbox:
             result = await sandbox.run(c.config.test)
     state.check = LocalCheck(
@@ -246,9 +249,7 @@ async def iterate(
                 state.head_sha = checkout.head_sha
                 pushed = True
         items = [WorkItem(node, notes, park_as)]
-        if await c.work(
-            state, checkout, checkout.tree_tar(), lambda: items.pop() if items else None, None
-        ):
+        if await c.work(state, checkout, lambda: items.pop() if items else None, None):
             pushed = True
     state.working = None
     return pushed

@@ -155,9 +155,16 @@ class CountingSandboxes:
         self.phases: list[str] = []
 
     @asynccontextmanager
-    async def session(self, spec: SandboxSpec, tree_tar: bytes) -> AsyncIterator[SandboxSession]:
+    async def session(
+        self,
+        spec: SandboxSpec,
+        tree_tar: bytes | None = None,
+        *,
+        pack: bytes | None = None,
+        commit: str | None = None,
+    ) -> AsyncIterator[SandboxSession]:
         self.sessions += 1
-        async with self.inner.session(spec, tree_tar) as session:
+        async with self.inner.session(spec, tree_tar, pack=pack, commit=commit) as session:
             yield _CountingSession(session, self.phases)
 
 
