@@ -15,7 +15,18 @@ from tests.fake_github_fixtures import WEBHOOK_SECRET
 from tests.webhook_support import Recorded, github_headers, recorded_payloads
 
 PAYLOADS = recorded_payloads()
-SUBSCRIBED = {("issues", "labeled"), ("issue_comment", "created")}
+SUBSCRIBED = {
+    ("issues", "labeled"),
+    ("issues", "unlabeled"),
+    ("issues", "closed"),
+    ("issue_comment", "created"),
+    ("check_suite", "completed"),
+    ("check_run", "completed"),
+    ("workflow_run", "completed"),
+    ("status", None),
+    ("pull_request", "closed"),
+    ("pull_request_review", "submitted"),
+}
 
 
 def action_of(recorded: Recorded) -> str | None:
