@@ -592,20 +592,19 @@ class DockerSandboxes:
             await asyncio.to_thread(
                 self._client.volumes.create, name=volume, labels=labels, driver_opts=options
             )
-            holder = await asyncio.to_thread(_run_detached, self._client, holder_config)
-            if pack is not None and commit is not None:
-                fill = asyncio.to_thread(state.fill_from_pack, holder, pack, commit)
-            else:
-                fill = asyncio.to_thread(state.fill, holder, tree_tar or b"")
-            if spec.prestart is None:
-                state.baseline = await fill
-            else:
-                # The first phase's container starts while the tree goes in: a container
-                # start is the largest fixed cost of a session.
+            # The first phase's container starts beside the holder, before the tree goes in:
+            # a container start is the largest fixed cost of a session.
+            starts = [asyncio.to_thread(_run_detached, self._client, holder_config)]
+            if spec.prestart is not None:
                 config = state.container_config(spec.prestart, False, detach=True)
-                started = asyncio.to_thread(_run_detached, self._client, config)
-                state.baseline, container = await asyncio.gather(fill, started)
-                state.prepared[spec.prestart] = container
+                starts.append(asyncio.to_thread(_run_detached, self._client, config))
+            holder, *first = await asyncio.gather(*starts)
+            if spec.prestart is not None:
+                state.prepared[spec.prestart] = first[0]
+            if pack is not None and commit is not None:
+                state.baseline = await asyncio.to_thread(state.fill_from_pack, holder, pack, commit)
+            else:
+                state.baseline = await asyncio.to_thread(state.fill, holder, tree_tar or b"")
             yield DockerSession(state)
         finally:
             await asyncio.shield(asyncio.to_thread(state.remove_all))
