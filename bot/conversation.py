@@ -12,9 +12,9 @@ ELIDED = "[output elided: {chars} chars]"
 
 
 def assistant_message(reply: Reply) -> Message:
-    # Some providers refuse an assistant message with neither content nor tool calls.
-    content = reply.content if reply.content is not None or reply.tool_calls else ""
-    message: Message = {"role": "assistant", "content": content}
+    # Some providers (llama.cpp's server) refuse an assistant message whose content is null,
+    # even beside tool calls; an empty string is what every one accepts.
+    message: Message = {"role": "assistant", "content": reply.content or ""}
     if reply.tool_calls:
         message["tool_calls"] = [
             {

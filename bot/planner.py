@@ -202,7 +202,7 @@ def _feedback(reply: Reply, reasons: list[str], attempts_left: int) -> list[Mess
         ]
     assistant: Message = {
         "role": "assistant",
-        "content": reply.content,
+        "content": reply.content or "",  # llama.cpp's server refuses a null content
         "tool_calls": [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
             for c in reply.tool_calls
