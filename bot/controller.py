@@ -27,7 +27,7 @@ from bot.repo_config import RepoConfig, RepoConfigError, parse_repo_config
 from bot.repo_map import repo_map
 from bot.requirements import NodeStatus, Requirement, RequirementTree
 from bot.run_host import RunHost, RunTarget
-from bot.run_report import pull_request_body, pull_request_title, status_report
+from bot.run_report import StatusReport, pull_request_body, pull_request_title, status_report
 from bot.run_state import RESTING_PHASES, LocalCheck, Phase, RunState, branch_name
 from bot.sandbox import Sandbox, SandboxError, Sandboxes, SandboxSession, SandboxSpec
 from bot.templates import render
@@ -444,9 +444,7 @@ class Controller:
         async with session.phase("check") as sandbox:
             result = await sandbox.run(self.config.test)
         self._timing("check", since)
-        state.check = LocalCheck(
-            self.config.test, result.exit_code, result.timed_out, cut(result.output, 3000)
-        )
+        state.check = LocalCheck.of(self.config.test, result)
 
     # stopping -------------------------------------------------------------------------------
     def _clock(self) -> float:
@@ -476,8 +474,7 @@ class Controller:
 
         async def poll() -> None:
             while not self._stop:
-                numbers = [state.issue, *([state.pr_number] if state.pr_number else [])]
-                for number in numbers:
+                for number in state.numbers:
                     if await signals.stop_requested(self.repo_full_name, number):
                         self._stop = True
                 await asyncio.sleep(STOP_POLL_S)
@@ -524,7 +521,7 @@ class Controller:
     async def _set_waiting(self, state: RunState, on: bool) -> None:
         if self.deps.signals is None:
             return
-        for number in [state.issue, *([state.pr_number] if state.pr_number else [])]:
+        for number in state.numbers:
             await self.deps.signals.set_waiting(self.repo_full_name, number, on)
 
     async def resume(self, state: RunState) -> None:
@@ -552,7 +549,7 @@ class Controller:
         if self.deps.signals is None:
             return
         target = self.target or await self.host.target()
-        for number in [state.issue, *([state.pr_number] if state.pr_number else [])]:
+        for number in state.numbers:
             await self.deps.signals.clear_stop(target.key, number)
 
     async def stop(self, state: RunState, why: str) -> None:
@@ -586,9 +583,9 @@ class Controller:
         if self._trajectory is not None:
             self._trajectory.record(**fields)
 
-    async def save(self, state: RunState, phase: Phase, headline: str | None = None) -> None:
-        state.phase = phase
-        report = status_report(
+    def report(self, state: RunState, headline: str | None = None) -> StatusReport:
+        """What the status comment (and `/pilot status`) says about `state`."""
+        return status_report(
             state,
             self.deps.command_prefix,
             self.config.max_tokens,
@@ -596,7 +593,10 @@ class Controller:
             ci_max=self.config.max_ci_attempts + state.ci_extra,
             headline=headline,
         )
-        await self.host.save_state(state, report)
+
+    async def save(self, state: RunState, phase: Phase, headline: str | None = None) -> None:
+        state.phase = phase
+        await self.host.save_state(state, self.report(state, headline))
         log.info("run state", extra={"run": self.run_id, "phase": phase.value})
 
 

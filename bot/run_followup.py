@@ -4,13 +4,14 @@ and how a run ends. Each handler is a deterministic step from the saved state.""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from bot.ci_report import CiVerdict, failure_notes, verdict
 from bot.controller import Controller, Parked, WorkItem
 from bot.observations import cut
 from bot.requirements import NodeStatus, Requirement, RequirementTree
-from bot.run_report import pull_request_body, status_report
+from bot.run_report import pull_request_body
 from bot.run_state import FINAL_PHASES, LocalCheck, Phase, RunState
 from bot.templates import render
 from bot.workspace import Checkout
@@ -49,17 +50,25 @@ async def handle(c: Controller, state: RunState, event: dict[str, Any]) -> None:
 
 
 # CI --------------------------------------------------------------------------------------------
-async def _verdict(c: Controller, sha: str) -> CiVerdict:
-    runs = await c.host.check_runs(sha)
-    statuses = await c.host.commit_statuses(sha)
-    return verdict(runs, statuses, await c.host.app_slug())
+@dataclass(frozen=True)
+class CiEvidence:
+    """What CI reported for one sha, and the verdict on it."""
+
+    sha: str
+    verdict: CiVerdict
+    runs: list[Any]
+    statuses: list[Any]
+
+    async def failure_notes(self, c: Controller) -> list[str]:
+        """The failures as the fix agent reads them; only the job logs are fetched here."""
+        logs = await c.host.failed_job_logs(self.sha)
+        return failure_notes(self.verdict, self.runs, logs, 8000, statuses=self.statuses)
 
 
-async def _failure_notes(c: Controller, sha: str, result: CiVerdict) -> list[str]:
+async def _evidence(c: Controller, sha: str) -> CiEvidence:
     runs = await c.host.check_runs(sha)
-    logs = await c.host.failed_job_logs(sha)
     statuses = await c.host.commit_statuses(sha)
-    return failure_notes(result, runs, logs, 8000, statuses=statuses)
+    return CiEvidence(sha, verdict(runs, statuses, await c.host.app_slug()), runs, statuses)
 
 
 async def on_ci(c: Controller, state: RunState, sha: str, force: bool = False) -> None:
@@ -69,7 +78,8 @@ async def on_ci(c: Controller, state: RunState, sha: str, force: bool = False) -
     key = f"ci:{sha}"
     if key in state.handled and not force:
         return
-    result = await _verdict(c, sha)
+    evidence = await _evidence(c, sha)
+    result = evidence.verdict
     c.record(kind="ci", sha=sha, state=result.state, failing=result.failing)
     if result.state in ("pending", "none"):
         return
@@ -80,7 +90,7 @@ async def on_ci(c: Controller, state: RunState, sha: str, force: bool = False) -
     if result.state == "green":
         await ready(c, state, sha, f"CI passed on `{sha[:7]}`: " + ", ".join(result.passing))
         return
-    await fix_ci(c, state, sha, await _failure_notes(c, sha, result), result.failing)
+    await fix_ci(c, state, sha, await evidence.failure_notes(c), result.failing)
 
 
 def _best(state: RunState) -> str | None:
@@ -164,8 +174,7 @@ async def ready(c: Controller, state: RunState, sha: str, how: str) -> None:
 async def on_ci_timeout(c: Controller, state: RunState, sha: str) -> None:
     if state.phase is not Phase.AWAIT_CI or sha != state.ci_sha:
         return
-    result = await _verdict(c, sha)
-    if result.state != "none":
+    if (await _evidence(c, sha)).verdict.state != "none":
         return  # CI reported; its own events carry on
     minutes = round(c.deps.ci_timeout_s / 60, 1)
     if not c.config.test:
@@ -203,9 +212,7 @@ async def local_check(c: Controller, state: RunState, checkout: Checkout) -> Loc
     ) as session:
         async with session.phase("check") as sandbox:
             result = await sandbox.run(c.config.test)
-    state.check = LocalCheck(
-        c.config.test, result.exit_code, result.timed_out, cut(result.output, 3000)
-    )
+    state.check = LocalCheck.of(c.config.test, result)
     return state.check
 
 
@@ -363,13 +370,7 @@ async def on_command(c: Controller, state: RunState, event: dict[str, Any]) -> N
         await c.save(state, state.phase)
         return
     if name == "status":
-        report = status_report(
-            state,
-            c.deps.command_prefix,
-            c.config.max_tokens,
-            c.deps.clock(),
-            ci_max=c.config.max_ci_attempts + state.ci_extra,
-        )
+        report = c.report(state)
         facts = "\n".join(f"- {fact}" for fact in report.facts)
         await reply(f"{report.headline}\n\n{report.checklist}\n\n{facts}".strip())
         await c.save(state, state.phase)
@@ -425,8 +426,7 @@ async def _go_on(
         sha = state.ci_sha or ""
         last = state.ci_history[-1]["names"] if state.ci_history else []
         state.phase = Phase.AWAIT_CI
-        result = await _verdict(c, sha)
-        notes = await _failure_notes(c, sha, result)
+        notes = await (await _evidence(c, sha)).failure_notes(c)
         await fix_ci(c, state, sha, notes, list(last), answer if name == "continue" else None)
         return
     if kind == "review":

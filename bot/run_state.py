@@ -10,6 +10,8 @@ from enum import StrEnum
 from typing import Any
 
 from bot.llm import Usage
+from bot.observations import cut
+from bot.sandbox import CommandResult
 
 STATE_VERSION = 1
 
@@ -57,6 +59,10 @@ class LocalCheck:
     timed_out: bool
     output_tail: str
 
+    @classmethod
+    def of(cls, command: str, result: CommandResult) -> LocalCheck:
+        return cls(command, result.exit_code, result.timed_out, cut(result.output, 3000))
+
     @property
     def passed(self) -> bool:
         return self.exit_code == 0 and not self.timed_out
@@ -98,6 +104,11 @@ class RunState:
     # A follow-up the agent was on (a CI fix, a review, an answer) when the worker stopped.
     working: dict[str, Any] | None = None
     iterations: int = 0  # the highest follow-up number so far: every `ci-<n>` node is new
+
+    @property
+    def numbers(self) -> list[int]:
+        """Where people talk to the run: its issue and, once there is one, its PR."""
+        return [self.issue, *([self.pr_number] if self.pr_number else [])]
 
     @property
     def usage(self) -> Usage:

@@ -64,18 +64,22 @@ async def on_issue_labeled(event: Event, ctx: HandlerContext) -> None:
     await request_run(ctx, decision, event.delivery_id)
 
 
-def decide_closed(event: Event) -> StopRun | Ignore:
+def _stop(event: Event, reason: str, key: str) -> StopRun | Ignore:
     if event.repo_full_name is None:
         return Ignore("no repository in the payload")
     issue = event.payload.get("issue") or {}
     return StopRun(
         repo=Repo.parse(event.repo_full_name),
         issue=int(issue["number"]),
-        reason="issue closed",
+        reason=reason,
         by=event.sender_login,
-        key=f"stop:issue_closed:{event.delivery_id}",
+        key=f"stop:{key}:{event.delivery_id}",
         installation_id=event.installation_id,
     )
+
+
+def decide_closed(event: Event) -> StopRun | Ignore:
+    return _stop(event, "issue closed", "issue_closed")
 
 
 def decide_unlabeled(event: Event, trigger_label: str) -> StopRun | Ignore:
@@ -85,17 +89,7 @@ def decide_unlabeled(event: Event, trigger_label: str) -> StopRun | Ignore:
     # The bot takes the label off itself when a run ends; that stops nothing.
     if event.sender_is_bot:
         return Ignore("sent by a bot")
-    if event.repo_full_name is None:
-        return Ignore("no repository in the payload")
-    issue = event.payload.get("issue") or {}
-    return StopRun(
-        repo=Repo.parse(event.repo_full_name),
-        issue=int(issue["number"]),
-        reason="label removed",
-        by=event.sender_login,
-        key=f"stop:label_removed:{event.delivery_id}",
-        installation_id=event.installation_id,
-    )
+    return _stop(event, "label removed", "label_removed")
 
 
 async def stop_run(ctx: HandlerContext, decision: StopRun | Ignore, delivery_id: str) -> None:
