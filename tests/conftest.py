@@ -7,7 +7,12 @@ import redis.asyncio as aioredis
 
 from tests.services import setting, unavailable
 
-pytest_plugins = ["tests.fake_github_fixtures", "tests.ghsim_support", "tests.stack_support"]
+pytest_plugins = [
+    "tests.fake_github_fixtures",
+    "tests.ghsim_support",
+    "tests.stack_support",
+    "tests.run_fakes",
+]
 
 # Tests own database 15 and flush it; the dev Redis keeps other databases untouched.
 TEST_REDIS_DB = 15

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import docker
+import pytest
+
+from bot.llm import OpenAICompatibleLLM, RetryPolicy
 from bot.run_host import IssueRef, PullRef, RunTarget
 from bot.run_report import StatusReport
 from bot.run_state import RunState
 from bot.sandbox import Sandbox, Sandboxes, SandboxSession, SandboxSpec
+from bot.scripted_model import ScriptedModel
+from tests.services import setting, unavailable
+from tests.stack_support import docker_client
+
+IMAGE = setting("PILOT_SANDBOX_IMAGE", "issue-pilot-sandbox:bookworm-1") or ""
 
 AUTHOR = ("pilot-test[bot]", "pilot-test@example.test")
 
@@ -271,3 +280,30 @@ def node(node_id: str, title: str, depends_on: list[str] | None = None) -> dict[
 
 def plan_call(*nodes: dict[str, Any]) -> dict[str, Any]:
     return call("submit_plan", requirements=list(nodes))
+
+
+# Fixtures for controller tests: one scripted model and docker client per module.
+@pytest.fixture(scope="module")
+def model() -> Iterator[ScriptedModel]:
+    with ScriptedModel() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def docker_api() -> Iterator[docker.DockerClient]:
+    client = docker_client()
+    try:
+        client.images.get(IMAGE)
+    except docker.errors.ImageNotFound:
+        unavailable(f"the sandbox image {IMAGE}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+async def llm(model: ScriptedModel) -> AsyncIterator[OpenAICompatibleLLM]:
+    retry = RetryPolicy(tries=2, base_delay_s=0.01, max_delay_s=0.01)
+    async with OpenAICompatibleLLM(
+        base_url=model.base_url, model="scripted", api_key="scripted", timeout_s=30, retry=retry
+    ) as client:
+        yield client

@@ -4,17 +4,15 @@ bare repository, real docker sandboxes, and the OpenAI client talking to the scr
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker
-import pytest
 
 from bot.controller import Controller, RunDeps
 from bot.docker_sandbox import DockerSandboxes
-from bot.llm import OpenAICompatibleLLM, RetryPolicy
+from bot.llm import OpenAICompatibleLLM
 from bot.requirements import NodeStatus, RequirementTree
 from bot.run_host import IssueRef
 from bot.run_state import RESTING_PHASES, Phase, RunState, branch_name
@@ -22,6 +20,7 @@ from bot.scripted_model import ScriptedModel
 from bot.workspace import Workspace
 from tests.run_fakes import (
     AUTHOR,
+    IMAGE,
     CountingSandboxes,
     MemoryRunHost,
     branches,
@@ -33,12 +32,10 @@ from tests.run_fakes import (
     node,
     plan_call,
 )
-from tests.services import setting, unavailable
-from tests.stack_support import docker_client, leftovers
+from tests.stack_support import leftovers
 
 ISSUE = IssueRef(7, "Greet people by name", "We need a greet(name) function.")
 BRANCH = branch_name(ISSUE.number, ISSUE.title)
-IMAGE = setting("PILOT_SANDBOX_IMAGE", "issue-pilot-sandbox:bookworm-1") or ""
 FILES = {
     "README.md": "# greeter\n",
     "check.py": "import greet\n\nprint(greet.greet('Ada'))\n",
@@ -48,32 +45,6 @@ TEST_GREET = "from greet import greet\n\nassert greet('Ada') == 'Hello, Ada!'\n"
 
 R1 = node("R1", "Add greet()")
 R2 = node("R2", "Test greet()", ["R1"])
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[ScriptedModel]:
-    with ScriptedModel() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def docker_api() -> Iterator[docker.DockerClient]:
-    client = docker_client()
-    try:
-        client.images.get(IMAGE)
-    except docker.errors.ImageNotFound:
-        unavailable(f"the sandbox image {IMAGE}")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-async def llm(model: ScriptedModel) -> AsyncIterator[OpenAICompatibleLLM]:
-    retry = RetryPolicy(tries=2, base_delay_s=0.01, max_delay_s=0.01)
-    async with OpenAICompatibleLLM(
-        base_url=model.base_url, model="scripted", api_key="scripted", timeout_s=30, retry=retry
-    ) as client:
-        yield client
 
 
 @dataclass

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,14 @@ import pytest
 from bot.controller import Controller, RunDeps
 from bot.docker_sandbox import DockerSandboxes
 from bot.github import CheckRunInfo, JobLog, ReviewComment, ReviewInfo, StatusInfo
-from bot.llm import OpenAICompatibleLLM, RetryPolicy
+from bot.llm import OpenAICompatibleLLM
 from bot.requirements import NodeStatus, RequirementTree
 from bot.run_host import IssueRef
 from bot.run_state import Phase, RunState, branch_name
 from bot.scripted_model import ScriptedModel
 from bot.workspace import Workspace
 from tests.run_fakes import (
+    IMAGE,
     CountingSandboxes,
     MemoryRunHost,
     Pull,
@@ -36,12 +36,10 @@ from tests.run_fakes import (
     node,
     plan_call,
 )
-from tests.services import setting, unavailable
-from tests.stack_support import docker_client, leftovers
+from tests.stack_support import leftovers
 
 ISSUE = IssueRef(7, "Greet people by name", "We need a greet(name) function.")
 BRANCH = branch_name(ISSUE.number, ISSUE.title)
-IMAGE = setting("PILOT_SANDBOX_IMAGE", "issue-pilot-sandbox:bookworm-1") or ""
 PR = 100
 FILES = {"README.md": "# greeter\n", "check.py": "import greet\n\nprint(greet.greet('Ada'))\n"}
 GREET_BUG = 'def greet(name: str) -> str:\n    return f"Hi {name}"\n'
@@ -63,32 +61,6 @@ def check_run(
     status = "completed" if conclusion else "in_progress"
     url = f"https://ci.example.test/runs/{run_id}"
     return CheckRunInfo(run_id, name, status, conclusion, app, f"{name} done", "", text, url)
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[ScriptedModel]:
-    with ScriptedModel() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def docker_api() -> Iterator[docker.DockerClient]:
-    client = docker_client()
-    try:
-        client.images.get(IMAGE)
-    except docker.errors.ImageNotFound:
-        unavailable(f"the sandbox image {IMAGE}")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-async def llm(model: ScriptedModel) -> AsyncIterator[OpenAICompatibleLLM]:
-    retry = RetryPolicy(tries=2, base_delay_s=0.01, max_delay_s=0.01)
-    async with OpenAICompatibleLLM(
-        base_url=model.base_url, model="scripted", api_key="scripted", timeout_s=30, retry=retry
-    ) as client:
-        yield client
 
 
 @dataclass
