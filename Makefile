@@ -1,4 +1,7 @@
-.PHONY: dev test setup lint
+.PHONY: demo dev test setup lint
+
+demo:  ## set up, then show the whole loop locally: a repo, an issue, a run, its PR
+	bash scripts/demo.sh $(ARGS)
 
 dev:  ## set up, then run ghsim, the web app and a worker locally, wired together
 	bash scripts/dev.sh

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,6 +79,44 @@ def _run_local(args: argparse.Namespace) -> int:
     return main_run_local(deps, Path(args.repo), Path(args.issue_file), args.issue_number)
 
 
+def _demo(args: argparse.Namespace) -> int:
+    import os
+
+    from bot.demo import DemoOptions, run_demo
+
+    options = DemoOptions(
+        data_dir=Path(args.data_dir).resolve(),
+        redis_url=args.redis_url,
+        sim_port=args.sim_port,
+        web_port=args.web_port,
+        model_port=args.model_port,
+        local_model_venv=Path(args.local_model).resolve(),
+        sandbox_image=os.environ.get("PILOT_SANDBOX_IMAGE"),
+        docker_host=os.environ.get("DOCKER_HOST"),
+        timeout_s=args.timeout,
+        stay=not args.exit,
+        scripted=args.scripted,
+    )
+    return run_demo(options, get_settings())
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from bot.app_setup import SetupOptions, run_setup
+
+    options = SetupOptions(
+        webhook_url=args.webhook_url,
+        name=args.name or f"issue-pilot-{socket.gethostname()}"[:34],
+        github_url=args.github_url,
+        api_url=args.api_url,
+        org=args.org,
+        env_file=Path(args.env_file),
+        key_file=Path(args.key_file) if args.key_file else None,
+        port=args.port,
+        force=args.force,
+    )
+    return run_setup(options, open_browser=not args.no_browser, timeout_s=args.timeout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="issue-pilot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +135,24 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--issue-number", type=int, default=1)
     local.set_defaults(run=_run_local)
 
+    demo = sub.add_parser("demo", help="the whole loop locally: ghsim, web, worker, a run")
+    demo.add_argument("--data-dir", default=".run/demo", help="emptied at start")
+    demo.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6390/2",
+        help="a database the demo owns: it is flushed at start (default: set-up's Redis, db 2)",
+    )
+    demo.add_argument("--sim-port", type=int, default=3000)
+    demo.add_argument("--web-port", type=int, default=8000)
+    demo.add_argument("--model-port", type=int, default=8081)
+    demo.add_argument("--local-model", default=".run/llm", help="venv of the embedded model")
+    demo.add_argument("--timeout", type=float, default=1800.0, help="seconds to follow the run")
+    demo.add_argument("--exit", action="store_true", help="stop everything after the verdict")
+    demo.add_argument(
+        "--scripted", action="store_true", help="a scripted model that solves the demo issue"
+    )
+    demo.set_defaults(run=_demo)
+
     sim = sub.add_parser("sim", help="run ghsim, the local GitHub")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=3000)
@@ -104,6 +161,20 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--ci-image", default=None, help="image CI jobs run in")
     sim.add_argument("--ci-max-jobs", type=int, default=2, help="CI jobs run at once")
     sim.set_defaults(run=_sim)
+
+    setup = sub.add_parser("setup", help="register the GitHub App from its manifest, write .env")
+    setup.add_argument("--webhook-url", required=True, help="where GitHub delivers webhooks")
+    setup.add_argument("--name", default=None, help="the App's name (unique on GitHub)")
+    setup.add_argument("--org", default=None, help="register it for this organization")
+    setup.add_argument("--github-url", default="https://github.com")
+    setup.add_argument("--api-url", default="https://api.github.com")
+    setup.add_argument("--env-file", default=".env")
+    setup.add_argument("--key-file", default=None, help="default: github-app.pem beside .env")
+    setup.add_argument("--port", type=int, default=8765, help="local port GitHub returns to")
+    setup.add_argument("--no-browser", action="store_true", help="only print the URL to open")
+    setup.add_argument("--force", action="store_true", help="replace App settings in .env")
+    setup.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait")
+    setup.set_defaults(run=_setup)
 
     scripted = sub.add_parser("scripted-model", help="serve a scripted OpenAI-compatible model")
     scripted.add_argument("--script", required=True, help="JSON or YAML list of steps")

@@ -26,7 +26,9 @@ from bot.planner import IssueText, PlanError, plan
 from bot.repo_config import RepoConfig, RepoConfigError, parse_repo_config
 from bot.repo_map import repo_map
 from bot.requirements import NodeStatus, Requirement, RequirementTree
+from bot.run_feed import RunFeed, RunSummary
 from bot.run_host import RunHost, RunTarget
+from bot.run_metrics import NoRunMetrics, RunMetrics, TimedSession
 from bot.run_report import StatusReport, pull_request_body, pull_request_title, status_report
 from bot.run_state import RESTING_PHASES, LocalCheck, Phase, RunState, branch_name
 from bot.sandbox import Sandbox, SandboxError, Sandboxes, SandboxSession, SandboxSpec
@@ -44,6 +46,8 @@ OUTCOME_REASONS = {
     "malformed": "The model kept sending tool calls that could not be used.",
 }
 STOP_POLL_S = 1.0
+# What a question about planning is filed under; answers to it go to the planner.
+PLAN_NODE = Requirement("plan", "Plan the work", "Turn the issue into a requirement tree.")
 T = TypeVar("T")
 
 
@@ -73,9 +77,12 @@ class RunDeps:
     command_prefix: str = "/pilot"
     trigger_label: str = "pilot"
     force_tools: bool = False
+    context_tokens: int = 48_000
     ci_timeout_s: float = 600.0
     scheduler: Scheduler | None = None
     signals: StopSignals | None = None
+    feed: RunFeed | None = None
+    metrics: RunMetrics = field(default_factory=NoRunMetrics)
     clock: Callable[[], float] = time.time
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -158,7 +165,9 @@ class Controller:
         except RepoConfigError as exc:
             await self._refuse_config(state, exc)
             return state
-        trajectory = self._trajectory = Trajectory(self.deps.runs_dir / self.run_id)
+        feed = self.deps.feed
+        sink = (lambda record: feed.event(self.run_id, record)) if feed is not None else None
+        trajectory = self._trajectory = Trajectory(self.deps.runs_dir / self.run_id, sink)
         if queued_s is not None:
             trajectory.record(kind="timing", phase="queue", ms=round(queued_s * 1000, 1))
         try:
@@ -170,14 +179,14 @@ class Controller:
             await self.stop(state, f"stopped by a `{self.deps.command_prefix} stop`")
         except LLMError as exc:
             await self.fail(state, "the model could not be reached", str(exc))
-        except PlanError as exc:
-            await self.fail(state, "no usable plan came out of the issue", str(exc))
         except WorkspaceError as exc:
             await self.fail(state, f"git failed: {exc}", exc.stderr)
         except SandboxError as exc:
             await self.fail(state, "the sandbox failed", str(exc))
         finally:
             trajectory.close()
+            if feed is not None:
+                await feed.flush()
         return state
 
     @property
@@ -224,15 +233,29 @@ class Controller:
         since = perf_counter()
         trajectory = self._trajectory
         assert trajectory is not None
-        result = await plan(
-            self.deps.llm,
-            IssueText(issue.number, issue.title, issue.body),
-            repo_map(paths),
-            force_tool=self.deps.force_tools,
-            on_step=lambda step: trajectory.record(kind="plan", **step),
-        )
+        answers = state.answers.get(PLAN_NODE.id, [])
+        body = "\n\n".join([issue.body, *answers]) if answers else issue.body
+        try:
+            result = await plan(
+                self.deps.llm,
+                IssueText(issue.number, issue.title, body),
+                repo_map(paths),
+                force_tool=self.deps.force_tools,
+                on_step=lambda step: trajectory.record(kind="plan", **step),
+            )
+        except PlanError as exc:
+            # The issue may be unclear rather than the model weak: a person can say more.
+            state.add_usage(exc.usage)
+            question = (
+                "I could not turn this issue into a plan: " + "; ".join(exc.reasons[:5])
+                + ". Could you describe the change in a few concrete steps?"
+            )  # fmt: skip
+            reason = f"No usable plan came out of {exc.attempts} attempt(s)."
+            await self.ask(state, PLAN_NODE, reason, question, "plan")
+            raise Parked from exc
         self._timing("plan", since)
         state.add_usage(result.usage)
+        await self.deps.metrics.tokens(result.usage.prompt_tokens, result.usage.completion_tokens)
         state.tree = result.tree.to_state()
         await self.save(state, Phase.PLAN)
 
@@ -257,11 +280,14 @@ class Controller:
         summary = f"Issue Pilot's work on #{issue.number}: {issue.title}"
         body = pull_request_body(state, summary, self.config.max_tokens)
         since = perf_counter()
+        fresh = state.pr_number is None  # a retry finds its pull request already open
         pull = await self.host.open_pull(
             state.branch, state.base_branch, pull_request_title(issue.title), body
         )
         state.pr_number, state.pr_url = pull.number, pull.url
         self._timing("pull_request", since)
+        if fresh:
+            await self.deps.metrics.label_to_pr(self.deps.clock() - state.started_at)
         await self.await_ci(state)
 
     async def await_ci(self, state: RunState) -> None:
@@ -269,6 +295,7 @@ class Controller:
         state.ci_sha = state.head_sha
         state.ci_pushed_at = self.deps.clock()
         state.ci_attempt += 1
+        await self.deps.metrics.ci_attempt()
         await self.save(state, Phase.AWAIT_CI)
         if self.deps.scheduler is not None and state.ci_sha:
             event = {"kind": "ci_timeout", "sha": state.ci_sha}
@@ -315,8 +342,9 @@ class Controller:
         since = perf_counter()
         async with self.deps.sandboxes.session(
             spec, pack=checkout.tree_pack(), commit=checkout.head_sha
-        ) as session:
+        ) as opened:
             self._timing("sandbox", since)
+            session = TimedSession(opened, self.deps.metrics)
             await self._setup(state, session)
             if item is not None:
                 pushed = await self._execute(state, session, checkout, item, items, tree)
@@ -354,7 +382,11 @@ class Controller:
         assert self.target is not None
         author = await self.host.author()
         token = await self.host.git_token()
-        limits = AgentLimits(max_steps=self.config.max_steps, force_tools=self.deps.force_tools)
+        limits = AgentLimits(
+            max_steps=self.config.max_steps,
+            force_tools=self.deps.force_tools,
+            context_tokens=self.deps.context_tokens,
+        )
         budget = TokenBudget(self.config.max_tokens, _budget_usage(state))
         deadline = Deadline(state.started_at + self.config.max_minutes * 60, self._clock)
         the_map = repo_map(checkout.paths())
@@ -388,6 +420,8 @@ class Controller:
                 )
                 self._timing("agent", since, node=node.id, steps=outcome.steps)
                 state.add_usage(outcome.usage)
+                usage = outcome.usage
+                await self.deps.metrics.tokens(usage.prompt_tokens, usage.completion_tokens)
                 state.steps += outcome.steps
                 if self._stop:
                     raise Stopped
@@ -596,8 +630,42 @@ class Controller:
 
     async def save(self, state: RunState, phase: Phase, headline: str | None = None) -> None:
         state.phase = phase
-        await self.host.save_state(state, self.report(state, headline))
+        report = self.report(state, headline)
+        await self.host.save_state(state, report)
         log.info("run state", extra={"run": self.run_id, "phase": phase.value})
+        if self.deps.feed is not None and self.target is not None:
+            await self.deps.feed.publish(self.summary(state, report))
+
+    def summary(self, state: RunState, report: StatusReport) -> RunSummary:
+        """The dashboard's view of the run as it was just saved."""
+        assert self.target is not None
+        web = self.target.web_url
+        return RunSummary(
+            run_id=self.run_id,
+            repo=self.target.key,
+            issue=state.issue,
+            title=self.target.issue.title,
+            phase=state.phase.value,
+            headline=report.headline,
+            requested_by=state.requested_by,
+            started_at=state.started_at,
+            updated_at=self.deps.clock(),
+            issue_url=f"{web}/issues/{state.issue}" if web else None,
+            branch=state.branch,
+            pr_number=state.pr_number,
+            pr_url=state.pr_url,
+            tokens_used=state.prompt_tokens + state.completion_tokens,
+            token_limit=self.config.max_tokens,
+            steps=state.steps,
+            ci_attempt=state.ci_attempt,
+            ci_max=self.config.max_ci_attempts + state.ci_extra,
+            ci_history=list(state.ci_history),
+            tree=list(state.tree or []),
+            error=state.error,
+            question=state.question,
+            outcome=state.outcome,
+            attempt=state.attempt,
+        )
 
 
 def _tree_items(tree: RequirementTree, state: RunState) -> Callable[[], WorkItem | None]:

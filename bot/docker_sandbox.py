@@ -99,6 +99,14 @@ elif op == "write":
         f.write(data)
 """
 
+# What running a project's tools leaves behind (bytecode, caches, installed packages) is never
+# the agent's work: untracked files like these stay out of the patch even when the repository
+# does not ignore them itself. Tracked files under such paths still count.
+BUILD_LEFTOVERS = (
+    "__pycache__/", "*.py[cod]", ".pytest_cache/", ".mypy_cache/", ".ruff_cache/", ".tox/",
+    ".venv/", "node_modules/",
+)  # fmt: skip
+_EXCLUDE = "\n".join(BUILD_LEFTOVERS)
 # `-c` options override whatever the agent put in .git/config, so the patch keeps a fixed shape.
 _GIT = (
     "git -c core.hooksPath=/dev/null -c core.fsmonitor=false -c core.autocrlf=false"
@@ -115,6 +123,8 @@ git = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.autocrlf=false"]
 subprocess.run(git + ["-c", "init.defaultBranch=pilot-base", "init", "-q"], check=True)
 subprocess.run(git + ["config", "user.name", sys.argv[1]], check=True)
 subprocess.run(git + ["config", "user.email", sys.argv[2]], check=True)
+with open(".git/info/exclude", "w") as f:
+    f.write(sys.argv[3] + "\n")
 def quote(path):
     escaped = path.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n")
     return b'"' + escaped + b'"'
@@ -167,6 +177,7 @@ git index-pack --stdin >/dev/null
 printf '%s\\n' "$1" > .git/shallow
 git update-ref refs/heads/pilot-base "$1"
 mkdir -p .git/info
+printf '%s\\n' "$4" > .git/info/exclude
 echo '* -text -eol -ident -filter -working-tree-encoding' > .git/info/attributes
 git read-tree --reset -u HEAD
 rm .git/info/attributes
@@ -478,14 +489,16 @@ class _Session:
         script = 'exec python3 -c "$0" "$@"'
         if tree_tar:  # an empty tree may come as no bytes at all, which tar refuses
             script = f"tar -x -f - -C {WORKSPACE} --no-same-owner && {script}"
-        return self._fill(holder, ["bash", "-c", script, _FILL_TOOL, GIT_NAME, GIT_EMAIL], tree_tar)
+        return self._fill(
+            holder, ["bash", "-c", script, _FILL_TOOL, GIT_NAME, GIT_EMAIL, _EXCLUDE], tree_tar
+        )
 
     def fill_from_pack(self, holder: Container, pack: bytes, commit: str) -> str:
         """Check `commit` out of `pack` into the volume, as the agent's user; it is the
         baseline."""
         if not re.fullmatch(r"[0-9a-f]{40}", commit):
             raise SandboxError(f"not a commit id: {commit!r}")
-        cmd = ["bash", "-c", _PACK_FILL, "fill", commit, GIT_NAME, GIT_EMAIL]
+        cmd = ["bash", "-c", _PACK_FILL, "fill", commit, GIT_NAME, GIT_EMAIL, _EXCLUDE]
         baseline = self._fill(holder, cmd, pack)
         if baseline != commit:
             raise SandboxError(f"could not set up the workspace: {commit} came out as {baseline}")

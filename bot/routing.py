@@ -33,6 +33,10 @@ class Router:
     def subscribes(self, event: str, action: str | None) -> bool:
         return bool(self.handlers_for(event, action))
 
+    def events(self) -> set[str]:
+        """Every event some handler is registered for (what the App must subscribe to)."""
+        return {event for event, _ in self._routes}
+
     @classmethod
     def compose(cls, *routers: Router) -> Router:
         combined = cls()

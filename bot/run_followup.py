@@ -11,6 +11,7 @@ from bot.ci_report import CiVerdict, failure_notes, verdict
 from bot.controller import Controller, Parked, WorkItem
 from bot.observations import cut
 from bot.requirements import NodeStatus, Requirement, RequirementTree
+from bot.run_metrics import TimedSession
 from bot.run_report import pull_request_body
 from bot.run_state import FINAL_PHASES, LocalCheck, Phase, RunState
 from bot.templates import render
@@ -84,6 +85,7 @@ async def on_ci(c: Controller, state: RunState, sha: str, force: bool = False) -
     if result.state in ("pending", "none"):
         return
     state.mark_handled(key)
+    await c.deps.metrics.ci_result(result.state, "ci")
     if not state.ci_history or state.ci_history[-1]["sha"] != sha:
         entry = {"sha": sha, "failing": len(result.failing), "names": result.failing}
         state.ci_history.append(entry)
@@ -189,6 +191,7 @@ async def on_ci_timeout(c: Controller, state: RunState, sha: str) -> None:
     async with c.checkout(state) as checkout:
         local = await local_check(c, state, checkout)
     state.mark_handled(f"ci:{sha}")
+    await c.deps.metrics.ci_result("green" if local.passed else "red", "sandbox")
     how = (
         f"No CI reported within {minutes} min of the push; the sandbox ran "
         f"`{local.command}` instead"
@@ -209,8 +212,8 @@ async def local_check(c: Controller, state: RunState, checkout: Checkout) -> Loc
     spec = SandboxSpec(c.run_id, c.config.image or c.deps.sandbox_image)
     async with c.deps.sandboxes.session(
         spec, pack=checkout.tree_pack(), commit=checkout.head_sha
-    ) as session:
-        async with session.phase("check") as sandbox:
+    ) as opened:
+        async with TimedSession(opened, c.deps.metrics).phase("check") as sandbox:
             result = await sandbox.run(c.config.test)
     state.check = LocalCheck.of(c.config.test, result)
     return state.check

@@ -24,6 +24,7 @@ class RunTarget:
     remote_url: str
     base_branch: str
     issue: IssueRef
+    web_url: str = ""  # the repository's page, for links; empty for a local checkout
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class GitHubRunHost:
                 remote_url=info.clone_url,
                 base_branch=info.default_branch,
                 issue=IssueRef(issue.number, issue.title, issue.body or ""),
+                web_url=info.html_url,
             )
         return self._target
 

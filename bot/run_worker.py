@@ -18,8 +18,11 @@ from bot import jobs
 from bot.controller import Controller, RunDeps
 from bot.github import GitHubApp, Repo
 from bot.llm import LLM
+from bot.redis_metrics import RedisRunMetrics
+from bot.run_feed import RedisRunFeed
 from bot.run_host import GitHubRunHost
 from bot.run_lease import LeaseHeld, is_held, lease, note_job_lease, reclaim_orphans
+from bot.run_metrics import counted
 from bot.run_report import status_report
 from bot.run_signals import RedisRunSignals
 from bot.run_state import Phase, RunState, run_dir_name
@@ -206,6 +209,7 @@ def run_deps_from(settings: Settings, llm: LLM | None, sandboxes: Sandboxes) -> 
         command_prefix=settings.command_prefix,
         trigger_label=settings.trigger_label,
         force_tools=settings.llm_force_tools,
+        context_tokens=settings.llm_context_tokens,
         ci_timeout_s=settings.ci_timeout_s,
     )
 
@@ -225,8 +229,11 @@ def build_run_worker(
         ctx["github"] = github
         ctx["settings"] = settings
         ctx["run_deps"] = run_deps_from(settings, llm, sandboxes)
+        ctx["metrics"] = RedisRunMetrics(ctx["redis"])
         if ctx["run_deps"] is not None:
             ctx["run_deps"].signals = RedisRunSignals(ctx["redis"])
+            ctx["run_deps"].feed = RedisRunFeed(ctx["redis"])
+            ctx["run_deps"].metrics = ctx["metrics"]
         ctx["jobs"] = jobs.ArqJobQueue(ctx["redis"])
         await reap(ctx)
 
@@ -239,10 +246,10 @@ def build_run_worker(
         await sandboxes_reap(ctx, sandboxes)
 
     functions: list[Function] = [
-        func(start_run, name=jobs.START_RUN, max_tries=3),
+        func(counted(start_run), name=jobs.START_RUN, max_tries=3),
         # Waiting for another job of the same run retries: allow many, each 0.5 s apart.
-        func(advance_run, name=jobs.ADVANCE_RUN, max_tries=200),
-        func(run_command, name=jobs.RUN_COMMAND, max_tries=200),
+        func(counted(advance_run), name=jobs.ADVANCE_RUN, max_tries=200),
+        func(counted(run_command), name=jobs.RUN_COMMAND, max_tries=200),
     ]
     return Worker(
         functions=functions,

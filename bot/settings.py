@@ -25,6 +25,10 @@ PLACEHOLDER_SECRETS = frozenset(
 )
 
 
+# The dashboard token is typed into URLs and guessable ones would open every run's timeline.
+MIN_DASHBOARD_TOKEN = 16
+
+
 class SettingsError(RuntimeError):
     """A setting the command needs is missing or unusable; the message names the variable."""
 
@@ -48,6 +52,8 @@ class Settings(BaseSettings):
     llm_force_tools: bool = False
     llm_timeout_s: float = 300.0
     llm_max_tries: int = 5
+    # The agent trims its conversation to fit this; a small local model's window is smaller.
+    llm_context_tokens: int = 48_000
 
     trigger_label: str = "pilot"
     command_prefix: str = "/pilot"
@@ -63,6 +69,11 @@ class Settings(BaseSettings):
     handler_max_tries: int = 5
     log_level: str = "INFO"
 
+    # Unset: the dashboard's routes answer 404 and the rest of the web app works as before.
+    dashboard_token: SecretStr | None = None
+    # Unset: /metrics is open (scraped from inside the network); set: it needs the bearer.
+    metrics_token: SecretStr | None = None
+
     def webhook_secret(self) -> bytes:
         """The webhook secret as bytes, refusing a missing or placeholder one."""
         secret = self.github_webhook_secret
@@ -71,6 +82,28 @@ class Settings(BaseSettings):
         value = secret.get_secret_value()
         if value.strip().lower() in PLACEHOLDER_SECRETS:
             raise SettingsError("PILOT_GITHUB_WEBHOOK_SECRET is empty or a placeholder value")
+        return value.encode()
+
+    def dashboard_secret(self) -> bytes | None:
+        """The dashboard's access token as bytes, None when unset; a weak one is refused."""
+        if self.dashboard_token is None:
+            return None
+        value = self.dashboard_token.get_secret_value()
+        if value.strip().lower() in PLACEHOLDER_SECRETS:
+            raise SettingsError("PILOT_DASHBOARD_TOKEN is empty or a placeholder value")
+        if len(value) < MIN_DASHBOARD_TOKEN:
+            raise SettingsError(
+                f"PILOT_DASHBOARD_TOKEN is shorter than {MIN_DASHBOARD_TOKEN} characters"
+            )
+        return value.encode()
+
+    def metrics_secret(self) -> bytes | None:
+        """The bearer token /metrics requires, None when it is open; a placeholder is refused."""
+        if self.metrics_token is None:
+            return None
+        value = self.metrics_token.get_secret_value()
+        if value.strip().lower() in PLACEHOLDER_SECRETS:
+            raise SettingsError("PILOT_METRICS_TOKEN is empty or a placeholder value")
         return value.encode()
 
     def app_id(self) -> int:
@@ -101,6 +134,7 @@ class Settings(BaseSettings):
     def check_web_ready(self) -> None:
         """`serve` verifies signatures and never calls GitHub: the App's key stays out of it."""
         self.webhook_secret()
+        self.dashboard_secret()
 
     def check_worker_ready(self) -> None:
         """What `worker` needs before it starts; raises naming what is missing."""

@@ -9,6 +9,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+# HTML the bot serves itself (the `setup` command's pages), rendered with autoescaping.
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 
 @cache
@@ -25,3 +27,14 @@ def environment() -> Environment:
 
 def render(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context).strip() + "\n"
+
+
+@cache
+def page_environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(PAGES_DIR), undefined=StrictUndefined, autoescape=True
+    )
+
+
+def render_page(template: str, **context: Any) -> str:
+    return page_environment().get_template(template).render(**context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -49,8 +49,11 @@ class Trajectory:
     """Appends records to `directory/trajectory.jsonl`; each line is flushed at once, so a killed
     worker leaves everything up to the moment it died."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, sink: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
+        self._sink = sink
         self.path = directory / FILE_NAME
         # errors="replace": a lone surrogate from undecodable command output must not lose a line.
         self._file: IO[str] | None = self.path.open("a", encoding="utf-8", errors="replace")
@@ -58,9 +61,12 @@ class Trajectory:
     def record(self, **fields: Any) -> None:
         if self._file is None:
             raise ValueError("the trajectory is closed")
-        line = json.dumps({"ts": round(time.time(), 3), **fields}, ensure_ascii=False, default=str)
+        record = {"ts": round(time.time(), 3), **fields}
+        line = json.dumps(record, ensure_ascii=False, default=str)
         self._file.write(line + "\n")
         self._file.flush()
+        if self._sink is not None:
+            self._sink(record)
 
     def close(self) -> None:
         if self._file is not None:

@@ -15,7 +15,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot import jobs
+from bot.dashboard import install as install_dashboard
 from bot.delivery_queue import DeliveryQueue
+from bot.metrics import install_metrics
 from bot.routing import Router
 from bot.settings import Settings
 from bot.webhook_endpoint import WebhookEndpoint
@@ -66,6 +68,9 @@ def create_app(settings: Settings, router: Router | None = None) -> FastAPI:
     app = FastAPI(title="Issue Pilot", lifespan=lifespan, docs_url=None, redoc_url=None)
 
     app.state.webhook = endpoint
+    install_metrics(app, settings, endpoint.counts)
+    # Added before the shortcut, which wraps it: deliveries never pass the dashboard's gate.
+    install_dashboard(app, settings)
     app.add_middleware(WebhookShortcut, endpoint=endpoint)
     # Other methods on the path get FastAPI's 405 from this route.
     app.router.routes.append(Route("/webhooks/github", endpoint, methods=["POST"]))

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from bot.delivery_counts import DeliveryCounts
 from bot.delivery_queue import DeliveryQueue
 from bot.intake import Verdict, judge, screen
 from bot.jsonlog import elapsed_ms
@@ -70,6 +71,7 @@ class WebhookEndpoint:
         self._settings = settings
         self._secret = settings.webhook_secret()
         self._router = router
+        self.counts = DeliveryCounts(OUTCOMES, {*router.events(), "ping"})
         # Set by the app's lifespan once Redis is connected.
         self.deliveries: DeliveryQueue | None = None
 
@@ -102,6 +104,7 @@ class WebhookEndpoint:
                 "latency_ms": elapsed_ms(start),
             },
         )
+        self.counts.add(outcome, verdict.event)
         if outcome == "client_gone":
             return
         payload = _BODIES[outcome]

@@ -17,7 +17,9 @@ from bot.coordination import RedisCoordination
 from bot.events import Event
 from bot.github import GitHubApp, GitHubKitApp
 from bot.jsonlog import elapsed_ms
+from bot.redis_metrics import RedisRunMetrics
 from bot.routing import Handler, Router
+from bot.run_metrics import counted, metrics_of
 from bot.run_signals import RedisRunSignals
 from bot.settings import Settings
 
@@ -65,11 +67,14 @@ async def process_delivery(
         except Exception:
             log.exception("handler failed", extra={**fields, "latency_ms": elapsed_ms(start)})
             await redis.hincrby(ERRORS_KEY, name, 1)
+            last_try = job_try >= ctx["max_tries"]
+            await metrics_of(ctx).job(name, "failed" if last_try else "retried")
             failed.append(name)
             continue
         await redis.sadd(handled_key, name)
         await redis.expire(handled_key, _HANDLED_TTL_S)
         log.info("handled", extra={**fields, "latency_ms": elapsed_ms(start)})
+        await metrics_of(ctx).job(name, "ok")
         ran.append(name)
     if failed:
         if job_try >= ctx["max_tries"]:
@@ -101,6 +106,7 @@ def build_worker(
         ctx["github"] = app
         ctx["router"] = router
         ctx["max_tries"] = settings.handler_max_tries
+        ctx["metrics"] = RedisRunMetrics(ctx["redis"])
         ctx["handler_ctx"] = HandlerContext(
             settings=settings,
             github=app,
@@ -115,7 +121,11 @@ def build_worker(
             await app.aclose()
 
     functions: list[Function] = [
-        func(process_delivery, name=jobs.PROCESS_DELIVERY, max_tries=settings.handler_max_tries)
+        func(
+            counted(process_delivery),
+            name=jobs.PROCESS_DELIVERY,
+            max_tries=settings.handler_max_tries,
+        )
     ]
     return Worker(
         functions=functions,

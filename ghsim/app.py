@@ -15,6 +15,7 @@ from ghsim.errors import install_handlers
 from ghsim.json_bodies import JsonBodies
 from ghsim.ratelimit import RateLimitHeaders
 from ghsim.routes import (
+    app_manifests,
     apps,
     collaborators,
     comments,
@@ -41,6 +42,7 @@ log = logging.getLogger("ghsim")
 CORE_REST = [
     users,
     apps,
+    app_manifests,
     deliveries,
     repos,
     contents,
@@ -121,5 +123,6 @@ def create_app(config: SimConfig) -> FastAPI:
         optional = _optional(name)
         if optional is not None:
             app.include_router(optional.router)
+    app.include_router(app_manifests.web_router)
     app.include_router(web.router)
     return app

@@ -51,6 +51,8 @@ class Caller:
     repository_ids: frozenset[int] | None = None
     # An installation token's ``permissions``; read-only ones cannot write anything.
     read_only: bool = False
+    # The App behind a JWT: the built-in one or one registered from a manifest.
+    app_id: int | None = None
 
     @property
     def login(self) -> str | None:
@@ -95,26 +97,39 @@ def resolve(sim: Sim, header: str | None) -> Caller:
         ):
             raise GitHubError(401, "Bad credentials")
         scope = found.get("repository_ids")
+        # Tokens of Apps registered from a manifest act as those Apps' own bot users.
+        bot_login = found.get("bot_login")
+        bot = sim.bot_user if bot_login is None else sim.ensure_user(bot_login, "Bot")
         return Caller(
             "installation",
-            sim.bot_user,
+            bot,
             int(found["installation_id"]),
             None if scope is None else frozenset(scope),
             all(level == "read" for level in found["permissions"].values()),
         )
     if token.count(".") == 2:
-        verify_app_jwt(sim, token)
-        return Caller("app")
+        return Caller("app", app_id=verify_app_jwt(sim, token))
     raise GitHubError(401, "Bad credentials")
 
 
-def verify_app_jwt(sim: Sim, token: str) -> None:
+def verify_app_jwt(sim: Sim, token: str) -> int:
+    """The id of the App whose key signed ``token``; 401 otherwise."""
     import jwt  # with cryptography, a tenth of a second of start-up that only App JWTs need
 
+    from ghsim import app_registry  # imports the serializers, which import this module
+
+    undecodable = GitHubError(401, "A JSON web token could not be decoded")
+    try:
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        app = app_registry.by_app_id(sim, int(str(issuer)))
+    except (jwt.PyJWTError, TypeError, ValueError) as exc:
+        raise undecodable from exc
+    if app is None:
+        raise undecodable
     try:
         claims = jwt.decode(
             token,
-            sim.identity.public_key_pem,
+            app.public_key_pem,
             algorithms=["RS256"],
             leeway=60,
             options={"require": ["iat", "exp", "iss"]},
@@ -126,11 +141,10 @@ def verify_app_jwt(sim: Sim, token: str) -> None:
             "representing the future time at which the assertion expires",
         ) from exc
     except jwt.PyJWTError as exc:
-        raise GitHubError(401, "A JSON web token could not be decoded") from exc
-    if str(claims["iss"]) != str(sim.identity.app_id):
-        raise GitHubError(401, "A JSON web token could not be decoded")
+        raise undecodable from exc
     if claims["exp"] - claims["iat"] > 11 * 60:
         raise GitHubError(401, "'Expiration time' claim ('exp') is too far in the future")
+    return app.app_id
 
 
 def issue_installation_token(
@@ -138,21 +152,23 @@ def issue_installation_token(
     installation_id: int,
     repository_ids: list[int] | None = None,
     permissions: dict[str, str] | None = None,
+    bot_login: str | None = None,
 ) -> Doc:
     """A new ``ghs_`` token for the installation, stored with its expiry and its scope
-    (``repository_ids`` None = every repository; ``permissions`` None = all the App's)."""
+    (``repository_ids`` None = every repository; ``permissions`` None = all the App's);
+    ``bot_login`` names the bot user of an App registered from a manifest."""
     expires = datetime.now(UTC) + TOKEN_LIFETIME
-    return sim.store.insert(
-        "installation_token",
-        {
-            "token": INSTALLATION_PREFIX + secrets.token_urlsafe(27)[:36],
-            "installation_id": installation_id,
-            "expires_at": expires.isoformat(),
-            "expires_at_github": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "permissions": dict(APP_PERMISSIONS if permissions is None else permissions),
-            "repository_ids": repository_ids,
-        },
-    )
+    doc: Doc = {
+        "token": INSTALLATION_PREFIX + secrets.token_urlsafe(27)[:36],
+        "installation_id": installation_id,
+        "expires_at": expires.isoformat(),
+        "expires_at_github": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "permissions": dict(APP_PERMISSIONS if permissions is None else permissions),
+        "repository_ids": repository_ids,
+    }
+    if bot_login is not None:
+        doc["bot_login"] = bot_login
+    return sim.store.insert("installation_token", doc)
 
 
 # FastAPI dependencies ---------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ghsim.store import Doc
 if TYPE_CHECKING:
     import httpx
 
+    from ghsim.app_registry import AppView
     from ghsim.sim import Sim
 
 log = logging.getLogger("ghsim.webhooks")
@@ -48,6 +49,9 @@ class Webhooks:
         self._tasks: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
         self._subscribers: list[Subscriber] = []
+        # Apps registered from a manifest, each delivered to its own hook URL with its own
+        # secret; read once, refreshed when one is registered.
+        self._apps: dict[int, AppView] | None = None
 
     def subscribe(self, callback: Subscriber) -> None:
         """Call ``callback(event, payload)`` for every emitted event (e.g. to start CI)."""
@@ -76,32 +80,52 @@ class Webhooks:
             repo = self._sim.find_repo(owner, name)
             if repo is not None and "repository" not in full:
                 full["repository"] = ser.repository(repo)
+        # An event about the built-in App's own installation is for it alone.
+        others = [] if "installation" in full else self._subscribed_apps(event)
         if "installation" not in full:
             full["installation"] = ser.installation_lite()
         if "sender" not in full:
             full["sender"] = ser.user(sender or self._sim.bot_user)
         body = json.dumps(full, separators=(",", ":"))
+        queue = repo_full_name or ""
+        record: Doc = {
+            "guid": str(uuid.uuid4()),
+            "event": event,
+            "action": full.get("action"),
+            "queue": queue,
+            "repository_id": None if repo is None else repo["id"],
+            "installation_id": self._sim.identity.installation_id,
+            "body": body,
+            "redelivery": False,
+            "status": "pending",
+            "status_code": 0,
+            "delivered_at": _now(),
+            "duration": 0.0,
+            "attempts": [],
+            "response": None,
+        }
         with self._order_lock:
-            delivery = self._sim.store.insert(
-                "delivery",
-                {
-                    "guid": str(uuid.uuid4()),
-                    "event": event,
-                    "action": full.get("action"),
-                    "queue": repo_full_name or "",
-                    "repository_id": None if repo is None else repo["id"],
-                    "installation_id": self._sim.identity.installation_id,
-                    "body": body,
-                    "redelivery": False,
-                    "status": "pending",
-                    "status_code": 0,
-                    "delivered_at": _now(),
-                    "duration": 0.0,
-                    "attempts": [],
-                    "response": None,
-                },
-            )
+            delivery = self._sim.store.insert("delivery", record)
             self._schedule(delivery)
+            for app in others:
+                inst = app.installation_id
+                mine = {
+                    **full,
+                    "installation": {"id": inst, "node_id": ser.node("Installation", inst)},
+                }
+                self._schedule(
+                    self._sim.store.insert(
+                        "delivery",
+                        {
+                            **record,
+                            "guid": str(uuid.uuid4()),
+                            "app_id": app.app_id,
+                            "queue": f"app-{app.app_id}:{queue}",
+                            "installation_id": inst,
+                            "body": json.dumps(mine, separators=(",", ":")),
+                        },
+                    )
+                )
         for callback in list(self._subscribers):
             try:
                 callback(event, full)
@@ -126,8 +150,38 @@ class Webhooks:
             self._schedule(new)
         return new
 
+    # Apps registered from a manifest ------------------------------------------------------
+    def apps_changed(self) -> None:
+        self._apps = None
+
+    def _registered(self) -> dict[int, AppView]:
+        apps = self._apps
+        if apps is None:
+            from ghsim import app_registry
+
+            apps = self._apps = {a.app_id: a for a in app_registry.registered(self._sim)}
+        return apps
+
+    def _subscribed_apps(self, event: str) -> list[AppView]:
+        return [a for a in self._registered().values() if a.hook_url and event in a.events]
+
+    def _target(self, delivery: Doc) -> tuple[str | None, str, int]:
+        """Where a delivery goes: hook URL, secret and App id (the built-in App's if unset)."""
+        app_id = delivery.get("app_id")
+        app = None if app_id is None else self._registered().get(int(app_id))
+        if app is None:
+            ident = self._sim.identity
+            if app_id is not None:
+                return None, "", int(app_id)  # an App gone from the store: nowhere to go
+            return self._sim.config.webhook_url, ident.webhook_secret, ident.app_id
+        return app.hook_url, app.webhook_secret, app.app_id
+
+    def url(self, delivery: Doc) -> str | None:
+        return self._target(delivery)[0]
+
     def headers(self, delivery: Doc) -> dict[str, str]:
-        sha1, sha256 = sign(self._sim.identity.webhook_secret, delivery["body"].encode())
+        _, secret, app_id = self._target(delivery)
+        sha1, sha256 = sign(secret, delivery["body"].encode())
         return {
             "Accept": "*/*",
             "Content-Type": "application/json",
@@ -135,7 +189,7 @@ class Webhooks:
             "X-GitHub-Delivery": delivery["guid"],
             "X-GitHub-Event": delivery["event"],
             "X-GitHub-Hook-ID": str(HOOK_ID),
-            "X-GitHub-Hook-Installation-Target-ID": str(self._sim.identity.app_id),
+            "X-GitHub-Hook-Installation-Target-ID": str(app_id),
             "X-GitHub-Hook-Installation-Target-Type": "integration",
             "X-Hub-Signature": sha1,
             "X-Hub-Signature-256": sha256,
@@ -162,7 +216,7 @@ class Webhooks:
 
     def _schedule(self, delivery: Doc) -> None:
         loop = self._loop
-        if loop is None or not self._sim.config.webhook_url:
+        if loop is None or not self.url(delivery):
             return
         try:
             running = asyncio.get_running_loop()
@@ -213,15 +267,14 @@ class Webhooks:
         """Post once and record it; True when no retry should follow."""
         import httpx
 
-        assert self._sim.config.webhook_url
+        url = self.url(delivery)
+        assert url
         client = self._http()
         headers = self.headers(delivery)
         started = time.monotonic()
         attempt: Doc = {"at": _now(), "status_code": 0, "response_body": "", "headers": {}}
         try:
-            response = await client.post(
-                self._sim.config.webhook_url, content=delivery["body"].encode(), headers=headers
-            )
+            response = await client.post(url, content=delivery["body"].encode(), headers=headers)
             attempt.update(
                 status_code=response.status_code,
                 response_body=response.text[:4096],

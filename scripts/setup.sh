@@ -40,7 +40,10 @@ apt_install() {
 }
 
 ensure_packages() {
-    apt_install redis-server docker.io debootstrap git iptables ca-certificates make
+    # chromium: the dashboard's browser test drives Debian's build; no browser is downloaded.
+    # docker-compose: Debian's (v1) runs docker-compose.yml where the compose plugin is absent.
+    apt_install redis-server docker.io docker-compose debootstrap git iptables ca-certificates \
+        make chromium
     ensure_uv || { log "uv could not be installed"; exit 1; }
     # Debian's redis-server package starts a system Redis on 6379: it is not ours, so we leave it.
 }

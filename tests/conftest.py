@@ -14,8 +14,9 @@ pytest_plugins = [
     "tests.run_fakes",
 ]
 
-# Tests own database 15 and flush it; the dev Redis keeps other databases untouched.
-TEST_REDIS_DB = 15
+# Tests own database 15 and flush it; the dev Redis keeps other databases untouched. Two suites
+# run at once on one machine each need a database of their own (PILOT_TEST_REDIS_DB).
+TEST_REDIS_DB = int(setting("PILOT_TEST_REDIS_DB", "15") or "15")
 
 
 @pytest.fixture

@@ -468,3 +468,46 @@ async def test_a_happy_run_saves_each_phase_and_reports_the_check(
     ]
     assert h.host.notes == {}
     assert leftovers(docker_api, h.run_id) == []
+
+
+async def test_no_usable_plan_asks_a_person_and_their_answer_goes_to_the_planner(
+    tmp_path: Path,
+    model: ScriptedModel,
+    llm: OpenAICompatibleLLM,
+    docker_api: docker.DockerClient,
+) -> None:
+    cyclic = plan_call(node("R1", "Add greet()", ["R1"]))
+    script = [
+        cyclic,
+        cyclic,
+        cyclic,
+        plan_call(R1),
+        call("write_file", path="greet.py", content=GREET),
+        call("finish", summary="greet() added."),
+    ]
+    h = harness(tmp_path, model, llm, docker_api, None, script)
+
+    state = await h.run()
+
+    assert state.phase is Phase.ASKED and state.tree is None
+    assert state.parked == {"kind": "plan", "node": "plan", "title": "Plan the work"}
+    assert state.question and state.question.startswith("I could not turn this issue into a plan")
+    [note] = h.host.notes.values()
+    assert "No usable plan came out of 3 attempt(s)." in note
+    assert state.prompt_tokens > 0  # the refused attempts are on the record
+
+    answer = "Add greet(name) in greet.py; nothing else."
+    command = {
+        "kind": "command",
+        "name": "continue",
+        "sender": "alice",
+        "comment_id": 5,
+        "args": answer,
+        "number": ISSUE.number,
+    }
+    resumed = await Controller(h.deps, h.host, h.run_id, "").handle(command)
+
+    assert resumed is not None and resumed.phase is Phase.AWAIT_CI
+    replan = h.requests()[3]["messages"][1]["content"]
+    assert "A person answered: Add greet(name) in greet.py; nothing else." in replan
+    assert file_at(h.remote, BRANCH, "greet.py") == GREET

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -439,3 +440,36 @@ async def test_an_error_leaves_nothing_behind(
                 assert labelled(client, run.run_id) != []
                 raise RuntimeError("the agent crashed")
     assert labelled(client, run.run_id) == []
+
+
+LEFTOVERS = (
+    "mkdir -p pkg node_modules/left .venv/bin && printf 'x = 1\\n' > pkg/mod.py"
+    " && python3 -c 'import sys; sys.path.insert(0, \"pkg\"); import mod'"
+    " && touch node_modules/left/index.js .venv/bin/python stray.pyc"
+    " && ls pkg/__pycache__"
+)
+
+
+@pytest.mark.parametrize("fill", ["tar", "pack"])
+async def test_what_running_tools_leaves_behind_stays_out_of_the_patch(
+    fill: str, sandboxes: DockerSandboxes, tmp_path: Path
+) -> None:
+    remote, _ = pushed_remote(tmp_path)
+    checkout = await Workspace(tmp_path / "cache").checkout(
+        "t/leftovers", str(remote), None, "main", "pilot/x"
+    )
+    source: dict[str, Any] = (
+        {"pack": checkout.tree_pack(), "commit": checkout.head_sha}
+        if fill == "pack"
+        else {"tree_tar": make_tar(TREE)}
+    )
+    async with sandboxes.session(spec(), **source) as session:
+        async with session.phase("develop") as sandbox:
+            result = await sandbox.run(LEFTOVERS)
+            assert result.exit_code == 0 and "mod.cpython" in result.output, result.output
+            patch = await sandbox.take_patch()
+    checkout.cleanup()
+
+    assert b"b/pkg/mod.py" in patch
+    for junk in (b"__pycache__", b"node_modules", b".venv", b"stray.pyc"):
+        assert junk not in patch

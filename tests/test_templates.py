@@ -86,6 +86,7 @@ SAMPLE_CONTEXT = {
         "notes": ["CI failed: test_x"],
     },
     "agent/malformed.md.j2": {"error": "bad JSON", "tool_names": ["finish"]},
+    "demo/issue.md.j2": {},
 }
 
 

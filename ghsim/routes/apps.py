@@ -7,9 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel
 
-from ghsim.auth import AppDep, CallerDep, issue_installation_token, parse_authorization
+from ghsim import app_registry
+from ghsim.app_registry import AppView
+from ghsim.auth import (
+    AppDep,
+    Caller,
+    CallerDep,
+    issue_installation_token,
+    parse_authorization,
+)
 from ghsim.errors import GitHubError, not_found
-from ghsim.identity import APP_PERMISSIONS
 from ghsim.serialize import Serializer
 from ghsim.sim import Sim, SimDep
 from ghsim.store import Doc
@@ -45,31 +52,47 @@ def emit_installation_created_once(sim: Sim) -> None:
     sim.store.set_meta("installation_created", "1")
 
 
-def _installation_or_404(sim: Sim, installation_id: int) -> None:
-    if installation_id != sim.identity.installation_id:
+def _calling_app(sim: Sim, caller: Caller) -> AppView:
+    """The App whose JWT this is (built-in, or registered from a manifest)."""
+    app = None if caller.app_id is None else app_registry.by_app_id(sim, caller.app_id)
+    if app is None:
+        raise GitHubError(401, "A JSON web token could not be decoded")
+    return app
+
+
+def _installation_or_404(sim: Sim, caller: Caller, installation_id: int) -> AppView:
+    """Each App has one installation; another App's id is not found, as on GitHub."""
+    app = _calling_app(sim, caller)
+    if installation_id != app.installation_id:
         raise not_found()
+    return app
 
 
 @router.get("/app")
-def get_app(sim: SimDep, _: AppDep) -> dict[str, Any]:
-    return Serializer(sim).app()
+def get_app(sim: SimDep, caller: AppDep) -> dict[str, Any]:
+    app = _calling_app(sim, caller)
+    if app.builtin:
+        return Serializer(sim).app()
+    doc = app_registry.find_doc(sim, app.app_id)
+    assert doc is not None
+    return app_registry.app_json(sim, doc)
 
 
 @router.get("/app/installations")
-def list_installations(sim: SimDep, _: AppDep) -> list[dict[str, Any]]:
-    return [Serializer(sim).installation()]
+def list_installations(sim: SimDep, caller: AppDep) -> list[dict[str, Any]]:
+    return [app_registry.installation_json(sim, _calling_app(sim, caller))]
 
 
 @router.get("/app/installations/{installation_id}")
-def get_installation(installation_id: int, sim: SimDep, _: AppDep) -> dict[str, Any]:
-    _installation_or_404(sim, installation_id)
-    return Serializer(sim).installation()
+def get_installation(installation_id: int, sim: SimDep, caller: AppDep) -> dict[str, Any]:
+    app = _installation_or_404(sim, caller, installation_id)
+    return app_registry.installation_json(sim, app)
 
 
 @router.get("/repos/{owner}/{repo}/installation")
-def get_repo_installation(owner: str, repo: str, sim: SimDep, _: AppDep) -> dict[str, Any]:
+def get_repo_installation(owner: str, repo: str, sim: SimDep, caller: AppDep) -> dict[str, Any]:
     sim.repo_or_404(owner, repo)
-    return Serializer(sim).installation()
+    return app_registry.installation_json(sim, _calling_app(sim, caller))
 
 
 class TokenRequest(BaseModel):
@@ -103,12 +126,12 @@ def _scoped_repos(sim: Sim, body: TokenRequest) -> list[Doc] | None:
     return list(repos.values())
 
 
-def _permissions(requested: dict[str, str] | None) -> dict[str, str] | None:
+def _permissions(app: AppView, requested: dict[str, str] | None) -> dict[str, str] | None:
     if requested is None:
-        return None
+        return None if app.builtin else dict(app.permissions)
     order = ["read", "write", "admin"]
     for name, level in requested.items():
-        granted = APP_PERMISSIONS.get(name)
+        granted = app.permissions.get(name)
         if granted is None or level not in order or order.index(level) > order.index(granted):
             raise GitHubError(
                 422, "The permissions requested are not granted to this installation."
@@ -120,16 +143,20 @@ def _permissions(requested: dict[str, str] | None) -> dict[str, str] | None:
 def create_access_token(
     installation_id: int,
     sim: SimDep,
-    _: AppDep,
+    caller: AppDep,
     body: Annotated[TokenRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     """A token for every repository with all the App's permissions, or the subset asked."""
-    _installation_or_404(sim, installation_id)
+    app = _installation_or_404(sim, caller, installation_id)
     body = body or TokenRequest()
     repos = _scoped_repos(sim, body)
-    permissions = _permissions(body.permissions)
+    permissions = _permissions(app, body.permissions)
     token = issue_installation_token(
-        sim, installation_id, None if repos is None else [r["id"] for r in repos], permissions
+        sim,
+        installation_id,
+        None if repos is None else [r["id"] for r in repos],
+        permissions,
+        None if app.builtin else app.bot_login,
     )
     answer: dict[str, Any] = {
         "token": token["token"],

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from ghsim.auth import AppDep
+from ghsim.auth import AppDep, Caller
 from ghsim.errors import not_found
 from ghsim.paging import paginate_query
 from ghsim.sim import Sim, SimDep
@@ -42,9 +42,14 @@ def _item(delivery: Doc) -> dict[str, Any]:
     }
 
 
-def _delivery_or_404(sim: Sim, delivery_id: int) -> Doc:
+def _own_app(sim: Sim, caller: Caller) -> int | None:
+    """The ``app_id`` the caller's deliveries carry: none for the built-in App's."""
+    return None if caller.app_id == sim.identity.app_id else caller.app_id
+
+
+def _delivery_or_404(sim: Sim, caller: Caller, delivery_id: int) -> Doc:
     delivery = sim.store.get("delivery", delivery_id)
-    if delivery is None:
+    if delivery is None or delivery.get("app_id") != _own_app(sim, caller):
         raise not_found()
     return delivery
 
@@ -54,18 +59,20 @@ def list_deliveries(
     request: Request,
     response: Response,
     sim: SimDep,
-    _: AppDep,
+    caller: AppDep,
 ) -> list[dict[str, Any]]:
-    return [_item(d) for d in paginate_query(request, response, sim.store, "delivery", order="-id")]
+    mine = _own_app(sim, caller)
+    page = paginate_query(request, response, sim.store, "delivery", order="-id", app_id=mine)
+    return [_item(d) for d in page]
 
 
 @router.get("/app/hook/deliveries/{delivery_id}")
-def get_delivery(delivery_id: int, sim: SimDep, _: AppDep) -> dict[str, Any]:
-    delivery = _delivery_or_404(sim, delivery_id)
+def get_delivery(delivery_id: int, sim: SimDep, caller: AppDep) -> dict[str, Any]:
+    delivery = _delivery_or_404(sim, caller, delivery_id)
     response = delivery.get("response") or {"headers": {}, "payload": None}
     return {
         **_item(delivery),
-        "url": sim.config.webhook_url or "",
+        "url": sim.webhooks.url(delivery) or "",
         "request": {
             "headers": sim.webhooks.headers(delivery),
             "payload": json.loads(delivery["body"]),
@@ -76,6 +83,6 @@ def get_delivery(delivery_id: int, sim: SimDep, _: AppDep) -> dict[str, Any]:
 
 
 @router.post("/app/hook/deliveries/{delivery_id}/attempts", status_code=202)
-def redeliver(delivery_id: int, sim: SimDep, _: AppDep) -> dict[str, Any]:
-    sim.webhooks.redeliver(_delivery_or_404(sim, delivery_id))
+def redeliver(delivery_id: int, sim: SimDep, caller: AppDep) -> dict[str, Any]:
+    sim.webhooks.redeliver(_delivery_or_404(sim, caller, delivery_id))
     return {}

@@ -1,0 +1,106 @@
+"""How long `make demo` takes, from the command to its verdict, split where a person waits.
+
+Runs `bash scripts/demo.sh --exit` (set-up included, as `make demo` does) `--runs` times and
+times each from the moment it starts: set-up (services, image, dependencies and, without a
+configured model, the embedded one), start-up (ghsim, web, worker, model), the person's part
+(repository, issue, label), and label → verdict. With `--scripted` (the demo's own flag) the
+model is the scripted one answering the demo issue's solution: the product's own time with a
+model that takes none. Without it the demo uses PILOT_LLM_* or the embedded SmolLM2.
+
+A cold start is this on a machine where set-up has not run (no services, no sandbox image, no
+virtual environments): run it first on a fresh clone. Later runs are warm.
+
+    uv run python bench/demo.py [--runs 2] [--scripted]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKS = {
+    "setup": "starting ghsim",
+    "startup": "alice pushed",
+    "person": "alice opened issue",
+}
+
+
+@dataclass
+class Timed:
+    marks: dict[str, float]
+    total: float
+    verdict: str
+    code: int
+
+
+def run_once(env: dict[str, str], extra: list[str]) -> Timed:
+    started = time.monotonic()
+    marks: dict[str, float] = {}
+    verdict = ""
+    proc = subprocess.Popen(
+        ["bash", "scripts/demo.sh", "--exit", *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        for name, needle in MARKS.items():
+            if name not in marks and needle in line:
+                marks[name] = time.monotonic() - started
+        if line.startswith("Verdict:"):
+            verdict = line.strip()
+    code = proc.wait()
+    return Timed(marks, time.monotonic() - started, verdict, code)
+
+
+def label_to_verdict(verdict: str) -> float | None:
+    found = re.search(r" in (\d+):(\d\d)", verdict)
+    return int(found.group(1)) * 60 + int(found.group(2)) if found else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--scripted", action="store_true", help="use the scripted model")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    extra = ["--scripted"] if args.scripted else []
+    rows = []
+    for n in range(1, args.runs + 1):
+        timed = run_once(env, extra)
+        rows.append((n, timed))
+        print(f"run {n}: exit {timed.code}, {timed.total:.1f} s: {timed.verdict}", flush=True)
+    model_name = "scripted" if args.scripted else (env.get("PILOT_LLM_MODEL") or "embedded")
+    print(f"\n`make demo --exit`, model: {model_name}")
+    print("| run | set-up s | start-up s | repo+issue+label s | label → verdict s | total s |")
+    print("|---|---|---|---|---|---|")
+    for n, t in rows:
+        setup = t.marks.get("setup")
+        startup = t.marks.get("startup")
+        person = t.marks.get("person")
+        lv = label_to_verdict(t.verdict)
+
+        def span(a: float | None, b: float | None) -> str:
+            return f"{b - a:.1f}" if a is not None and b is not None else "?"
+
+        print(
+            f"| {n} | {setup:.1f} | {span(setup, startup)} | {span(startup, person)} | "
+            f"{lv if lv is not None else '?'} | {t.total:.1f} |"
+            if setup is not None
+            else f"| {n} | ? | ? | ? | ? | {t.total:.1f} |"
+        )
+    return 0 if all(t.code == 0 for _, t in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

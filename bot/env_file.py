@@ -1,0 +1,86 @@
+"""Edits a `.env` file in place: our assignments replaced or added, every other line kept."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
+_PLAIN = re.compile(r"^[A-Za-z0-9_./:@+,-]*$")
+
+
+def _name(line: str) -> str | None:
+    found = _ASSIGNMENT.match(line)
+    return found.group(1) if found else None
+
+
+def _unquoted(raw: str) -> str:
+    value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value.split(" #", 1)[0].strip()
+
+
+def read(path: Path) -> dict[str, str]:
+    """The assignments of a `.env` file (the last one wins, as python-dotenv reads it)."""
+    if not path.exists():
+        return {}
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        found = _ASSIGNMENT.match(line)
+        if found:
+            values[found.group(1)] = _unquoted(found.group(2))
+    return values
+
+
+def _quoted(value: str) -> str:
+    if _PLAIN.match(value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``, readable by its owner only from the first byte on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # O_CREAT's mode is narrowed by the umask, never widened; be exact
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def update(
+    path: Path, values: Mapping[str, str], drop: Iterable[str] = (), header: str = ""
+) -> None:
+    """Set ``values`` in the file, remove the ``drop`` names, keep every other line.
+
+    An existing assignment is replaced where it stands (later duplicates go); new ones are
+    appended under ``header``. The file holds secrets, so it is written owner-only.
+    """
+    dropped = set(drop) - set(values)
+    lines = path.read_text().splitlines() if path.exists() else []
+    kept: list[str] = []
+    placed: set[str] = set()
+    for line in lines:
+        name = _name(line)
+        if name in dropped or name in placed:
+            continue
+        if name is not None and name in values:
+            kept.append(f"{name}={_quoted(values[name])}")
+            placed.add(name)
+            continue
+        kept.append(line)
+    missing = [name for name in values if name not in placed]
+    if missing:
+        if kept and kept[-1].strip():
+            kept.append("")
+        if header:
+            kept.append(f"# {header}")
+        kept += [f"{name}={_quoted(values[name])}" for name in missing]
+    write_private(path, "\n".join(kept) + "\n")
