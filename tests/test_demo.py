@@ -145,3 +145,28 @@ def test_ctrl_c_stops_what_the_demo_started_and_nothing_else(
             proc.kill()
         bystander.kill()
         bystander.wait()
+
+
+def test_ctrl_c_in_the_middle_of_a_run_leaves_no_sandbox_behind(
+    tmp_path: Path, redis_url: str, docker_api: docker.DockerClient
+) -> None:
+    steps = load_script(SCRIPT)
+    # The model "thinks" for two minutes before its second step: the sandbox is up meanwhile.
+    steps[2] = steps[2].model_copy(update={"delay_s": 120.0})
+    with ScriptedModel() as model:
+        model.set_script(steps)
+        proc = demo(tmp_path, redis_url, model)
+        assert proc.stdout is not None
+        output = Output(proc.stdout)
+        try:
+            output.wait_for("R1 step 1:", 300, proc)
+            assert leftovers(docker_api, RUN_ID) != []
+
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(90) == 130
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert "stopped: worker, web, ghsim" in output.text
+    assert processes_mentioning(str(tmp_path)) == []
+    assert leftovers(docker_api, RUN_ID) == []
