@@ -1,9 +1,10 @@
 """How long `make demo` takes, from the command to its verdict, split where a person waits.
 
 Runs `bash scripts/demo.sh --exit` (set-up included, as `make demo` does) `--runs` times and
-times each from the moment it starts: set-up (services, image, dependencies and, without a
-configured model, the embedded one), start-up (ghsim, web, worker, model), the person's part
-(repository, issue, label), and label → verdict. With `--scripted` (the demo's own flag) the
+times each from the moment it starts: set-up (packages, services, the sandbox image, the
+dependencies), the embedded model (built once into .run/llm when no PILOT_LLM_BASE_URL is set),
+start-up (ghsim, web, the model's server), the person's part (push, issue, label, and the
+worker's start), and label → verdict. With `--scripted` (the demo's own flag) the
 model is the scripted one answering the demo issue's solution: the product's own time with a
 model that takes none. Without it the demo uses PILOT_LLM_* or the embedded SmolLM2.
 
@@ -16,6 +17,7 @@ virtual environments): run it first on a fresh clone. Later runs are warm.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import subprocess
@@ -25,9 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Lines the demo (and its set-up) print, in order; each ends a span of the table.
 MARKS = {
-    "setup": "starting ghsim",
-    "startup": "alice pushed",
+    "services": "[setup] ready",
+    "model": "starting ghsim",
+    "startup": "starting a worker",
     "person": "alice opened issue",
 }
 
@@ -81,24 +85,19 @@ def main() -> int:
         rows.append((n, timed))
         print(f"run {n}: exit {timed.code}, {timed.total:.1f} s: {timed.verdict}", flush=True)
     model_name = "scripted" if args.scripted else (env.get("PILOT_LLM_MODEL") or "embedded")
-    print(f"\n`make demo --exit`, model: {model_name}")
-    print("| run | set-up s | start-up s | repo+issue+label s | label → verdict s | total s |")
-    print("|---|---|---|---|---|---|")
+    print(f"\n`make demo --exit`, model: {model_name}; seconds")
+    print(
+        "| run | set-up | embedded model | start-up | push, issue, label | label → verdict | total |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for n, t in rows:
-        setup = t.marks.get("setup")
-        startup = t.marks.get("startup")
-        person = t.marks.get("person")
+        at = [0.0, *(t.marks.get(name) for name in MARKS)]
+        spans = [
+            f"{b - a:.1f}" if a is not None and b is not None else "?"
+            for a, b in itertools.pairwise(at)
+        ]
         lv = label_to_verdict(t.verdict)
-
-        def span(a: float | None, b: float | None) -> str:
-            return f"{b - a:.1f}" if a is not None and b is not None else "?"
-
-        print(
-            f"| {n} | {setup:.1f} | {span(setup, startup)} | {span(startup, person)} | "
-            f"{lv if lv is not None else '?'} | {t.total:.1f} |"
-            if setup is not None
-            else f"| {n} | ? | ? | ? | ? | {t.total:.1f} |"
-        )
+        print(f"| {n} | {' | '.join(spans)} | {lv if lv is not None else '?'} | {t.total:.1f} |")
     return 0 if all(t.code == 0 for _, t in rows) else 1
 
 

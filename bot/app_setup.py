@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
 
@@ -32,6 +32,8 @@ APP_SETTINGS = (
     "PILOT_GITHUB_WEBHOOK_SECRET",
 )
 CALLBACK_PATH = "/callback"
+# Names a browser may give the local server in its Host header; any other is refused.
+LOOPBACK = ("127.0.0.1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,17 @@ def save(options: SetupOptions, app: dict[str, Any]) -> None:
 
 Page = Callable[[], str]
 Callback = Callable[[dict[str, list[str]]], tuple[int, str]]
+Convert = Callable[[str, str], dict[str, Any]]
 
 
-def _handler(page: Page, callback: Callback) -> type[BaseHTTPRequestHandler]:
+def _handler(page: Page, callback: Callback, hosts: set[str]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
-            if parts.path == "/":
+            if (self.headers.get("Host") or "").lower() not in hosts:
+                # A DNS-rebound name reaches this port too: it must not read the state.
+                self._answer(403, "Unknown host")
+            elif parts.path == "/":
                 self._answer(200, page())
             elif parts.path == CALLBACK_PATH:
                 self._answer(*callback(parse_qs(parts.query)))
@@ -142,30 +148,40 @@ def _handler(page: Page, callback: Callback) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve_flow(options: SetupOptions) -> tuple[ThreadingHTTPServer, SetupResult, str]:
+def serve_flow(
+    options: SetupOptions, exchange: Convert = convert
+) -> tuple[ThreadingHTTPServer, SetupResult, str]:
     """Start the local server; returns it, the result it fills in and the URL to open."""
     state = secrets.token_urlsafe(24)
     result = SetupResult()
+    claim = threading.Lock()
+    claimed = False
 
     def page() -> str:
         return render_page(
             "setup_start.html.j2",
             name=options.name,
-            target=options.new_app_url,
+            # GitHub reads `state` from the new-App URL's query, as its docs show the form.
+            target=f"{options.new_app_url}?{urlencode({'state': state})}",
             manifest=orjson.dumps(manifest).decode(),
             state=state,
             env_file=str(options.env_file),
         )
 
     def callback(query: dict[str, list[str]]) -> tuple[int, str]:
+        nonlocal claimed
         given, code = query.get("state", [""])[0], query.get("code", [""])[0]
         if not hmac.compare_digest(given.encode(), state.encode()) or not code:
             # Not our redirect (a stale tab, another site): ignore it and keep waiting.
             return 400, render_page("setup_result.html.j2", ok=False, message="Unknown state.")
-        if result.done.is_set():
+        with claim:
+            # One exchange: a second callback (a reload, a double request) while the first is
+            # still exchanging must not fail the code it spent and end the command as failed.
+            already, claimed = claimed, True
+        if already:
             return 409, render_page("setup_result.html.j2", ok=False, message="Already done.")
         try:
-            app = convert(options.api_url, code)
+            app = exchange(options.api_url, code)
             save(options, app)
         except Exception as exc:
             result.error = f"{type(exc).__name__}: {exc}"
@@ -182,8 +198,12 @@ def serve_flow(options: SetupOptions) -> tuple[ThreadingHTTPServer, SetupResult,
             install_url=result.install_url,
         )
 
-    server = ThreadingHTTPServer((options.host, options.port), _handler(page, callback))
-    origin = f"http://{options.host}:{server.server_address[1]}"
+    hosts: set[str] = set()
+    server = ThreadingHTTPServer((options.host, options.port), _handler(page, callback, hosts))
+    port = server.server_address[1]
+    origin = f"http://{options.host}:{port}"
+    names = {options.host, *(LOOPBACK if options.host in LOOPBACK else ())}
+    hosts.update(f"{name.lower()}:{port}" for name in names)
     manifest = app_manifest.manifest(options.name, options.webhook_url, origin + CALLBACK_PATH)
     threading.Thread(target=server.serve_forever, name="setup-http", daemon=True).start()
     return server, result, origin + "/"

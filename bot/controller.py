@@ -246,6 +246,7 @@ class Controller:
         except PlanError as exc:
             # The issue may be unclear rather than the model weak: a person can say more.
             state.add_usage(exc.usage)
+            await self.deps.metrics.tokens(exc.usage.prompt_tokens, exc.usage.completion_tokens)
             question = (
                 "I could not turn this issue into a plan: " + "; ".join(exc.reasons[:5])
                 + ". Could you describe the change in a few concrete steps?"

@@ -37,6 +37,9 @@ STATIC_TYPES = {
 RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,300}")
 LIST_LIMIT = 100
 POLL_MS = 2000
+# Redis's Lua prints a number past 10^14 in exponent form, which LRANGE refuses: the feed
+# would answer a huge `since` with an error, drawn as "unreachable".
+MAX_SINCE = 2**31 - 1
 
 log = logging.getLogger("pilot.dashboard")
 
@@ -133,7 +136,9 @@ async def runs_json(request: Request) -> JSONResponse:
 
 
 @router.get("/api/runs/{run_id}")
-async def run_json(request: Request, run_id: str, since: int = Query(0, ge=0)) -> JSONResponse:
+async def run_json(
+    request: Request, run_id: str, since: int = Query(0, ge=0, le=MAX_SINCE)
+) -> JSONResponse:
     """A run's head and its timeline events from number `since` on, for the run page's poll."""
     run = await _reader(request).run(run_id) if RUN_ID.fullmatch(run_id) else None
     if run is None:

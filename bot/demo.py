@@ -39,6 +39,7 @@ from bot.templates import render
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = Path(__file__).resolve().parent / "demo_project"
 SCRIPT = Path(__file__).resolve().parent / "demo_script.yaml"
+MARKER = ".issue-pilot-demo"  # only a directory carrying it is emptied at start
 PERSON = "alice"
 REPO = "textkit"
 ISSUE_TITLE = 'slugify("Hello, World!") should give "hello-world"'
@@ -203,6 +204,7 @@ class Demo:
         reader = RunFeedReader(redis)
         started = time.monotonic()
         events: list[dict[str, Any]] = []
+        upto = 0  # the number of the next timeline event: numbers survive the feed's cap
         drawn = 0
         phase = None
         summary: RunSummary | None = None
@@ -210,8 +212,9 @@ class Demo:
             while time.monotonic() - started < self.options.timeout_s:
                 self.procs.check()
                 summary = await reader.run(run_id)
-                fresh = await reader.events(run_id, since=len(events))
-                events.extend(fresh)
+                timeline = await reader.timeline(run_id, since=upto)
+                fresh, upto = timeline.events, timeline.next
+                events = [*events, *fresh][-200:]
                 elapsed = time.monotonic() - started
                 if live:
                     lines = frame(summary, events, elapsed, _width())
@@ -276,9 +279,13 @@ def _width() -> int:
 def _reset_data(options: DemoOptions) -> None:
     """Each demo starts from an empty GitHub: ghsim's data, runs and mirrors from the last one go,
     and so does its Redis database (the dashboard's runs, dedupe keys, queues)."""
-    if options.data_dir.exists():
-        shutil.rmtree(options.data_dir)
-    (options.data_dir / "logs").mkdir(parents=True)
+    data = options.data_dir
+    if data.exists() and any(data.iterdir()) and not (data / MARKER).exists():
+        raise DemoError(f"{data} is not empty and not a demo's directory: it is left alone")
+    if data.exists():
+        shutil.rmtree(data)
+    (data / "logs").mkdir(parents=True)
+    (data / MARKER).write_text("made by `issue-pilot demo`, which empties it at every start\n")
 
     async def flush() -> None:
         client = aioredis.Redis.from_url(options.redis_url)
@@ -305,7 +312,11 @@ def run_demo(options: DemoOptions, settings: Settings) -> int:
     _sigterm_as_interrupt()
     began = time.monotonic()
     out = print
-    _reset_data(options)
+    try:
+        _reset_data(options)
+    except DemoError as exc:
+        out(f"demo: {exc}")
+        return 1
     demo = Demo(options, settings, Processes(options.data_dir / "logs"), out)
     try:
         demo.start()

@@ -23,8 +23,12 @@ def clock(seconds: float) -> str:
     return f"{minutes}:{secs:02d}"
 
 
+# Output from the sandbox or the model must not move the cursor or recolour the terminal.
+_CONTROL = {c: None for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)]}
+
+
 def _one_line(text: object, width: int) -> str:
-    flat = " ".join(str(text).split())
+    flat = " ".join(str(text).split()).translate(_CONTROL)
     return flat if len(flat) <= width else flat[: max(0, width - 1)] + "…"
 
 

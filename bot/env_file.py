@@ -45,7 +45,9 @@ def write_private(path: Path, text: str) -> None:
     """Replace ``path`` with ``text``, readable by its owner only from the first byte on."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # A fresh file, never one left there (or a link planted there) to write through.
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         os.fchmod(fd, 0o600)  # O_CREAT's mode is narrowed by the umask, never widened; be exact
         os.write(fd, text.encode())

@@ -182,23 +182,29 @@ def _plan_view(record: dict[str, Any]) -> dict[str, Any]:
 class RedisRunFeed:
     """The feed in Redis: a summary per run, a capped timeline per run, an index by update.
 
-    `event` only appends to a buffer; one writer task drains it, so the timeline keeps the
-    order the records were made in and the agent never waits on Redis.
+    `event` only appends to a buffer; a writer task drains it, and every write takes the
+    buffer under one lock, so the timeline keeps the order the records were made in and the
+    agent never waits on Redis.
     """
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._buffer: list[tuple[str, str]] = []
-        self._wake = asyncio.Event()
+        self._writing = asyncio.Lock()
         self._writer: asyncio.Task[None] | None = None
 
     async def publish(self, summary: RunSummary) -> None:
         await self.flush()
         try:
+            # Runs whose summaries expired leave the index and the phases /metrics counts.
+            gone = await self._redis.zrangebyscore(RUNS, "-inf", summary.updated_at - RETAIN_S)
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.set(summary_key(summary.run_id), summary.to_json(), ex=RETAIN_S)
                 pipe.zadd(RUNS, {summary.run_id: summary.updated_at})
                 pipe.hset(PHASES, summary.run_id, summary.phase)
+                if gone:
+                    pipe.zrem(RUNS, *gone)
+                    pipe.hdel(PHASES, *gone)
                 await pipe.execute()
         except Exception:
             # The dashboard is a view: a Redis hiccup must not stop a run.
@@ -209,7 +215,6 @@ class RedisRunFeed:
         if shown is None:
             return
         self._buffer.append((run_id, json.dumps(shown, ensure_ascii=False, default=str)))
-        self._wake.set()
         with suppress(RuntimeError):  # no running loop: flush() writes it later
             if self._writer is None or self._writer.done():
                 self._writer = asyncio.get_running_loop().create_task(self._drain())
@@ -220,9 +225,12 @@ class RedisRunFeed:
             await asyncio.sleep(0)
 
     async def _write_buffer(self) -> None:
-        batch, self._buffer = self._buffer, []
-        if not batch:
-            return
+        async with self._writing:
+            batch, self._buffer = self._buffer, []
+            if batch:
+                await self._write(batch)
+
+    async def _write(self, batch: list[tuple[str, str]]) -> None:
         try:
             # One transaction: a reader sees the list and its count move together.
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -281,11 +289,6 @@ class RunFeedReader:
     async def run(self, run_id: str) -> RunSummary | None:
         text = await self._redis.get(summary_key(run_id))
         return RunSummary.from_json(text) if text else None
-
-    async def events(self, run_id: str, since: int = 0) -> list[dict[str, Any]]:
-        """The timeline from index `since` on (a page polls for what is new)."""
-        lines = await self._redis.lrange(events_key(run_id), since, -1)  # type: ignore[misc]
-        return [json.loads(line) for line in lines]
 
     async def timeline(self, run_id: str, since: int = 0) -> Timeline:
         """Events numbered from the run's first, from number `since` on; numbers stay put when

@@ -105,6 +105,10 @@ def _checked(manifest: Any) -> dict[str, Any]:
         raise ManifestError(f"Name is too long (maximum is {MAX_NAME} characters).")
     if not isinstance(manifest.get("url"), str) or not manifest["url"]:
         raise ManifestError("Homepage URL can't be blank.")
+    redirect = manifest.get("redirect_url")
+    if not isinstance(redirect, str) or not redirect.startswith(("http://", "https://")):
+        # Checked before anything is stored: a refused manifest must leave its name free.
+        raise ManifestError("The manifest has no redirect_url to send the code to.")
     hook = manifest.get("hook_attributes") or {}
     if not isinstance(hook, dict) or not isinstance(hook.get("url", ""), str):
         raise ManifestError("hook_attributes must be an object with a url.")

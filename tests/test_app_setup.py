@@ -5,8 +5,14 @@ from __future__ import annotations
 import stat
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -14,7 +20,7 @@ from githubkit import AppAuthStrategy
 
 from bot import env_file
 from bot.app_manifest import events
-from bot.app_setup import SetupOptions, refuse_overwrite
+from bot.app_setup import Convert, SetupOptions, SetupResult, refuse_overwrite, serve_flow
 from bot.cli import main
 from bot.settings import Settings, SettingsError
 from tests.ghsim_support import ROOT, Ghsim, free_port, unique, wait_until
@@ -90,7 +96,7 @@ def test_setup_registers_the_app_and_writes_env(
         wait_until(lambda: _page_up(local), 20, "the setup page")
         form = FormReader()
         form.feed(httpx.get(local).text)
-        assert form.action == f"{ghsim.base_url}/settings/apps/new"
+        assert form.action.startswith(f"{ghsim.base_url}/settings/apps/new?state=")
         assert set(form.fields) == {"manifest", "state"}
 
         # A redirect that is not ours is refused, and the flow keeps waiting for its own.
@@ -162,3 +168,77 @@ def test_organization_apps_are_registered_on_the_organization_page() -> None:
     options = SetupOptions("https://x/hook", "n", github_url="https://ghe.example/", org="acme")
     assert options.new_app_url == "https://ghe.example/organizations/acme/settings/apps/new"
     assert SetupOptions("h", "n").new_app_url == "https://github.com/settings/apps/new"
+
+
+def _local_flow(
+    tmp_path: Path, exchange: Convert | None = None
+) -> tuple[ThreadingHTTPServer, SetupResult, str]:
+    options = SetupOptions(
+        "https://x/hook", "n", env_file=tmp_path / ".env", port=0, github_url="https://gh.test"
+    )
+    return serve_flow(options) if exchange is None else serve_flow(options, exchange)
+
+
+def test_the_state_rides_in_the_new_app_urls_query_as_github_documents(tmp_path: Path) -> None:
+    server, _, url = _local_flow(tmp_path)
+    try:
+        form = FormReader()
+        form.feed(httpx.get(url).text)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert form.action is not None
+    action = urlsplit(form.action)
+    # GitHub reads `state` from the form's URL (docs: settings/apps/new?state=...).
+    assert action._replace(query="").geturl() == "https://gh.test/settings/apps/new"
+    assert parse_qs(action.query) == {"state": [form.fields["state"]]}
+
+
+def test_a_page_asked_for_under_another_host_name_is_refused(tmp_path: Path) -> None:
+    """A DNS-rebound name reaches 127.0.0.1 too; it must not read the state off the page."""
+    server, _, url = _local_flow(tmp_path)
+    port = server.server_address[1]
+    try:
+        rebound = httpx.get(url, headers={"Host": f"attacker.example:{port}"})
+        callback = httpx.get(
+            f"{url}callback", params={"code": "c", "state": "s"}, headers={"Host": "evil"}
+        )
+        ours = httpx.get(url)
+        by_name = httpx.get(url, headers={"Host": f"localhost:{port}"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert rebound.status_code == 403 and 'name="state"' not in rebound.text
+    assert callback.status_code == 403
+    assert ours.status_code == 200 and by_name.status_code == 200
+
+
+def test_two_callbacks_at_once_exchange_the_code_once(tmp_path: Path) -> None:
+    calls: list[str] = []
+    release = threading.Event()
+
+    def convert(api_url: str, code: str) -> dict[str, Any]:
+        calls.append(code)
+        release.wait(10)
+        return {"id": 7, "name": "n", "pem": "KEY", "webhook_secret": "s" * 20,
+                "html_url": "https://gh.test/apps/n"}  # fmt: skip
+
+    server, result, url = _local_flow(tmp_path, convert)
+    try:
+        form = FormReader()
+        form.feed(httpx.get(url).text)
+        params = {"code": "c1", "state": form.fields["state"]}
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(httpx.get, f"{url}callback", params=params, timeout=20)
+            wait_until(lambda: bool(calls), 5, "the first exchange")
+            second = pool.submit(httpx.get, f"{url}callback", params=params, timeout=20)
+            time.sleep(0.3)
+            release.set()
+            answers = sorted([first.result().status_code, second.result().status_code])
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+    assert calls == ["c1"]
+    assert answers == [200, 409]
+    assert result.app is not None and result.error is None

@@ -364,3 +364,15 @@ async def test_a_redis_that_does_not_answer_is_a_503_not_a_crash(settings: Setti
         "error": "the run feed is unreachable"
     }
     assert_secured(page)
+
+
+async def test_a_huge_since_is_refused_or_empty_never_a_503(
+    client: httpx.AsyncClient, redis: aioredis.Redis
+) -> None:
+    await feed_run(redis, time.time())
+    url = f"/dashboard/api/runs/{RUN_ID}"
+    far = (await client.get(f"{url}?since={2**31 - 1}", headers=BEARER)).json()
+    assert far["events"] == [] and far["next"] == 5
+    for since in (10**15, 10**30):
+        resp = await client.get(f"{url}?since={since}", headers=BEARER)
+        assert resp.status_code == 422, resp.text

@@ -92,3 +92,12 @@ def test_the_verdict_says_what_became_of_the_issue() -> None:
     assert failed.line == "Verdict: the run failed in 0:05: the sandbox failed"
     assert "never picked up" in verdict(None, 30, False).line
     assert "still execute" in verdict(summary("execute"), 1800, False).line
+
+
+def test_escape_sequences_from_the_sandbox_never_reach_the_terminal() -> None:
+    hostile = {
+        **STEP,
+        "actions": [{"tool": "run_command", "command": "x", "output": "\x1b[2J\x07ok"}],
+    }
+    [line] = event_lines(hostile)
+    assert "\x1b" not in line and "\x07" not in line and line.endswith("→ [2Jok")

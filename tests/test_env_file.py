@@ -33,3 +33,16 @@ def test_write_private_is_owner_only_whatever_the_umask(tmp_path: Path) -> None:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "k.pem").stat().st_mode) == 0o600
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_write_private_never_writes_through_a_planted_link(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    victim.chmod(0o644)
+    key = tmp_path / "github-app.pem"
+    (tmp_path / ".github-app.pem.tmp").symlink_to(victim)
+    env_file.write_private(key, "SECRET KEY\n")
+    assert victim.read_text() == "keep me\n"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+    assert not key.is_symlink() and key.read_text() == "SECRET KEY\n"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600

@@ -189,3 +189,20 @@ def test_the_new_app_gets_its_events_at_its_hook_signed_with_its_secret(ghsim: G
         assert listed[0].installation_id == mine.payload["installation"]["id"]
     finally:
         hook.stop()
+
+
+def test_a_manifest_refused_for_its_redirect_registers_nothing(ghsim: Ghsim) -> None:
+    name = unique("Pilot")
+    for redirect in (None, "javascript:alert(1)"):
+        bad = {k: v for k, v in _manifest(name).items() if k != "redirect_url"}
+        if redirect is not None:
+            bad["redirect_url"] = redirect
+        resp = httpx.post(
+            f"{ghsim.base_url}/settings/apps/new",
+            data={"manifest": json.dumps(bad)},
+            follow_redirects=False,
+        )
+        assert resp.status_code == 422 and "redirect_url" in resp.text
+    # The name is still free: the person fixes the manifest and tries again.
+    code = _register(ghsim, _manifest(name))
+    assert _convert(ghsim, code).json()["name"] == name

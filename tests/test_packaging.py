@@ -208,6 +208,7 @@ def stack(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     dotenv.write_text(
         f"PILOT_GITHUB_APP_ID=4242\nPILOT_GITHUB_WEBHOOK_SECRET={secret}\n"
         "PILOT_GITHUB_API_URL=http://127.0.0.1:9/api/v3\nPILOT_LOG_LEVEL=INFO\n"
+        "PILOT_LLM_API_KEY=sk-only-for-the-worker\n"
     )
     web_port = free_port()
     env = {
@@ -292,5 +293,11 @@ def test_compose_stack_serves_webhooks_with_a_worker_on_the_docker_socket(stack:
         check=True,
     )
     assert inspect.stdout.split() == ["running", "0"]
+    # Boundary 2: the model's key is the worker's alone, though both read the same .env.
+    read_key = "import os; print(repr(os.environ.get('PILOT_LLM_API_KEY')))"
+    assert stack("exec", "-T", "web", "python3", "-c", read_key).strip() == "''"
+    assert "sk-only-for-the-worker" in stack("exec", "-T", "worker", "python3", "-c", read_key)
+    ports = stack("port", "web", "8000").strip()
+    assert ports.startswith("127.0.0.1:"), ports  # behind the host's TLS proxy, not on every NIC
     appendonly = stack("exec", "-T", "redis", "redis-cli", "config", "get", "appendonly")
     assert appendonly.split() == ["appendonly", "yes"]

@@ -13,6 +13,8 @@ from bot.llm import OpenAICompatibleLLM
 from bot.run_feed import (
     MAX_EVENTS,
     OUTPUT_CHARS,
+    RETAIN_S,
+    RUNS,
     RedisRunFeed,
     RunFeedReader,
     RunSummary,
@@ -105,9 +107,9 @@ async def test_summaries_and_timelines_round_trip_newest_first(redis: aioredis.R
 
     assert [s.run_id for s in await reader.runs()] == ["a__b__issue-2", "a__b__issue-1"]
     assert (await reader.run("a__b__issue-2")) == summary("a__b__issue-2", 20.0, "await_ci")
-    events = await reader.events("a__b__issue-1")
+    events = (await reader.timeline("a__b__issue-1")).events
     assert len(events) == MAX_EVENTS and events[-1]["ms"] == MAX_EVENTS + 4
-    assert len(await reader.events("a__b__issue-1", since=MAX_EVENTS - 2)) == 2
+    assert len((await reader.timeline("a__b__issue-1", since=MAX_EVENTS + 3)).events) == 2
     assert await reader.phases() == {"a__b__issue-1": "execute", "a__b__issue-2": "await_ci"}
     assert await reader.run("nobody") is None
 
@@ -137,7 +139,7 @@ async def test_a_run_feeds_its_summary_and_steps_as_it_goes(
     assert run.tree[0]["id"] == "R1" and run.done_nodes == 1
     assert run.steps == 3 and run.tokens_used == state.prompt_tokens + state.completion_tokens
     assert run.pr_url == state.pr_url and run.ci_attempt == 1
-    events = await reader.events(h.run_id)
+    events = (await reader.timeline(h.run_id)).events
     kinds = [e["kind"] for e in events]
     assert kinds.index("plan") < kinds.index("node_start") < kinds.index("node_end")
     steps = [e for e in events if e["kind"] == "step"]
@@ -176,3 +178,17 @@ async def test_a_timeline_written_without_the_counter_starts_at_zero(
     await redis.rpush(events_key("old"), json.dumps({"kind": "resume"}), json.dumps({"kind": "x"}))
     old = await RunFeedReader(redis).timeline("old", since=1)
     assert (old.first, old.next, old.events) == (1, 2, [{"kind": "x"}])
+
+
+async def test_runs_whose_summaries_expired_leave_the_index_and_the_phases(
+    redis: aioredis.Redis,
+) -> None:
+    feed, reader = RedisRunFeed(redis), RunFeedReader(redis)
+    now = 1_000_000_000.0
+    await feed.publish(summary("old", now - RETAIN_S - 60, phase="await_ci"))
+    await feed.publish(summary("recent", now - 60))
+
+    await feed.publish(summary("new", now))
+
+    assert await reader.phases() == {"recent": "execute", "new": "execute"}
+    assert await redis.zrange(RUNS, 0, -1) == [b"recent", b"new"]

@@ -68,9 +68,7 @@ def _register(sim: Sim, fields: dict[str, str], owner: Doc) -> Response:
         return _refuse("The manifest is not valid JSON.")
     except ManifestError as exc:
         return _refuse(str(exc))
-    redirect = app.get("redirect_url")
-    if not isinstance(redirect, str) or not redirect.startswith(("http://", "https://")):
-        return _refuse("The manifest has no redirect_url to send the code to.")
+    redirect = str(app["redirect_url"])  # checked by `register`
     code = app_registry.issue_code(sim, app)
     params = {"code": code}
     if fields.get("state"):
