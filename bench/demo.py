@@ -86,9 +86,8 @@ def main() -> int:
         print(f"run {n}: exit {timed.code}, {timed.total:.1f} s: {timed.verdict}", flush=True)
     model_name = "scripted" if args.scripted else (env.get("PILOT_LLM_MODEL") or "embedded")
     print(f"\n`make demo --exit`, model: {model_name}; seconds")
-    print(
-        "| run | set-up | embedded model | start-up | push, issue, label | label → verdict | total |"
-    )
+    head = ["run", "set-up", "embedded model", "start-up", "push, issue, label", "label → verdict"]
+    print("| " + " | ".join([*head, "total"]) + " |")
     print("|---|---|---|---|---|---|---|")
     for n, t in rows:
         at = [0.0, *(t.marks.get(name) for name in MARKS)]
