@@ -26,11 +26,12 @@ from bot.planner import IssueText, PlanError, plan
 from bot.repo_config import RepoConfig, RepoConfigError, parse_repo_config
 from bot.repo_map import repo_map
 from bot.requirements import NodeStatus, Requirement, RequirementTree
-from bot.run_feed import RunFeed, RunSummary
+from bot.run_feed import RunFeed
 from bot.run_host import RunHost, RunTarget
 from bot.run_metrics import NoRunMetrics, RunMetrics, TimedSession
 from bot.run_report import StatusReport, pull_request_body, pull_request_title, status_report
 from bot.run_state import RESTING_PHASES, LocalCheck, Phase, RunState, branch_name
+from bot.run_summary import run_summary
 from bot.sandbox import Sandbox, SandboxError, Sandboxes, SandboxSession, SandboxSpec
 from bot.templates import render
 from bot.trajectory import Trajectory
@@ -635,38 +636,10 @@ class Controller:
         await self.host.save_state(state, report)
         log.info("run state", extra={"run": self.run_id, "phase": phase.value})
         if self.deps.feed is not None and self.target is not None:
-            await self.deps.feed.publish(self.summary(state, report))
-
-    def summary(self, state: RunState, report: StatusReport) -> RunSummary:
-        """The dashboard's view of the run as it was just saved."""
-        assert self.target is not None
-        web = self.target.web_url
-        return RunSummary(
-            run_id=self.run_id,
-            repo=self.target.key,
-            issue=state.issue,
-            title=self.target.issue.title,
-            phase=state.phase.value,
-            headline=report.headline,
-            requested_by=state.requested_by,
-            started_at=state.started_at,
-            updated_at=self.deps.clock(),
-            issue_url=f"{web}/issues/{state.issue}" if web else None,
-            branch=state.branch,
-            pr_number=state.pr_number,
-            pr_url=state.pr_url,
-            tokens_used=state.prompt_tokens + state.completion_tokens,
-            token_limit=self.config.max_tokens,
-            steps=state.steps,
-            ci_attempt=state.ci_attempt,
-            ci_max=self.config.max_ci_attempts + state.ci_extra,
-            ci_history=list(state.ci_history),
-            tree=list(state.tree or []),
-            error=state.error,
-            question=state.question,
-            outcome=state.outcome,
-            attempt=state.attempt,
-        )
+            summary = run_summary(
+                self.run_id, self.target, state, report, self.config, self.deps.clock()
+            )
+            await self.deps.feed.publish(summary)
 
 
 def _tree_items(tree: RequirementTree, state: RunState) -> Callable[[], WorkItem | None]:

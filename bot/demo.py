@@ -15,42 +15,27 @@ import os
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import redis.asyncio as aioredis
 
 from bot.demo_display import event_lines, frame, settled, verdict
+from bot.demo_person import FULL_NAME, Person
 from bot.demo_stack import DemoError, Processes, answers, free_port
 from bot.local_model import LocalModel, find_local_model
 from bot.run_feed import RunFeedReader, RunSummary
 from bot.run_state import run_dir_name
 from bot.scripted_model import ScriptedModel, load_script
 from bot.settings import Settings
-from bot.templates import render
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = Path(__file__).resolve().parent / "demo_project"
 SCRIPT = Path(__file__).resolve().parent / "demo_script.yaml"
 MARKER = ".issue-pilot-demo"  # only a directory carrying it is emptied at start
-PERSON = "alice"
-REPO = "textkit"
-ISSUE_TITLE = 'slugify("Hello, World!") should give "hello-world"'
-GIT_ENV = {
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Alice",
-    "GIT_AUTHOR_EMAIL": "alice@example.com",
-    "GIT_COMMITTER_NAME": "Alice",
-    "GIT_COMMITTER_EMAIL": "alice@example.com",
-}
 
 
 @dataclass(frozen=True)
@@ -164,42 +149,19 @@ class Demo:
         return self.local.settings(port)
 
     # acting as a person --------------------------------------------------------------------
-    def person(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=f"{self.sim_url}/api/v3",
-            headers={"Authorization": f"token ghp_sim_{PERSON}"},
-            timeout=30,
-        )
-
     def open_issue(self) -> int:
-        """alice's repository, pushed with git, and her labelled issue; returns its number."""
-        with self.person() as gh:
-            _ok(gh.post("/user/repos", json={"name": REPO, "description": "Small text helpers"}))
-            with tempfile.TemporaryDirectory(prefix="pilot-demo-") as tmp:
-                work = Path(tmp) / REPO
-                shutil.copytree(PROJECT, work)
-                remote = f"http://{PERSON}:ghp_sim_{PERSON}@{self.sim_url[7:]}/{PERSON}/{REPO}.git"
-                for args in (
-                    ["init", "-q", "-b", "main"],
-                    ["add", "-A"],
-                    ["commit", "-q", "-m", "textkit: slugify"],
-                    ["push", "-q", remote, "main"],
-                ):
-                    _git(work, *args)
-            self.out(f"alice pushed {PERSON}/{REPO} (a failing test and a CI workflow)")
-            body = render("demo/issue.md.j2")
-            issue = _ok(gh.post(f"/repos/{PERSON}/{REPO}/issues", json={"title": ISSUE_TITLE,
-                                                                        "body": body}))  # fmt: skip
-            number = int(issue["number"])
-            _ok(gh.post(f"/repos/{PERSON}/{REPO}/issues/{number}/labels",
-                        json={"labels": [self.settings.trigger_label]}))  # fmt: skip
+        person = Person(self.sim_url, self.settings.trigger_label)
+        with person.client() as gh:
+            person.push_project(gh)
+            self.out(f"alice pushed {FULL_NAME} (a failing test and a CI workflow)")
+            number = person.open_issue(gh)
         self.out(f"alice opened issue #{number} and labelled it `{self.settings.trigger_label}`")
         return number
 
     # following -----------------------------------------------------------------------------
     async def follow(self, number: int, live: bool) -> tuple[RunSummary | None, float]:
         """Shows the run as it moves until it rests; returns its last summary and the time."""
-        run_id = run_dir_name(f"{PERSON}/{REPO}", number)
+        run_id = run_dir_name(FULL_NAME, number)
         redis = aioredis.Redis.from_url(self.options.redis_url)
         reader = RunFeedReader(redis)
         started = time.monotonic()
@@ -237,39 +199,14 @@ class Demo:
         return summary, time.monotonic() - started
 
     def links(self, number: int, summary: RunSummary | None) -> list[str]:
-        run_id = run_dir_name(f"{PERSON}/{REPO}", number)
-        repo = f"{self.sim_url}/{PERSON}/{REPO}"
+        run_id = run_dir_name(FULL_NAME, number)
+        repo = f"{self.sim_url}/{FULL_NAME}"
         lines = [f"issue:        {repo}/issues/{number}"]
         if summary is not None and summary.pr_number:
             lines.append(f"pull request: {repo}/pull/{summary.pr_number}")
         token = self.dashboard_token
         lines.append(f"dashboard:    {self.web_url}/dashboard/runs/{run_id}?token={token}")
         return lines
-
-    def how_to_answer(self, number: int) -> str:
-        return (
-            "answer the bot as alice (any comment from her counts while it waits), e.g.:\n"
-            f"  curl -s -H 'Authorization: token ghp_sim_{PERSON}' "
-            f'-d \'{{"body":"/pilot continue use re.sub"}}\' \\\n'
-            f"    {self.sim_url}/api/v3/repos/{PERSON}/{REPO}/issues/{number}/comments"
-        )
-
-
-def _ok(response: httpx.Response) -> Any:
-    if response.status_code >= 300:
-        raise DemoError(
-            f"ghsim answered {response.status_code} to {response.request.method} "
-            f"{response.request.url.path}: {response.text[:300]}"
-        )
-    return response.json()
-
-
-def _git(cwd: Path, *args: str) -> None:
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise DemoError(f"git {args[0]} failed: {result.stderr.strip()}")
 
 
 def _width() -> int:
@@ -332,7 +269,7 @@ def run_demo(options: DemoOptions, settings: Settings) -> int:
         asked = summary is not None and summary.phase == "asked"
         if options.stay:
             if asked:
-                out(demo.how_to_answer(number))
+                out(Person(demo.sim_url, settings.trigger_label).how_to_answer(number))
             out("Everything stays up so you can look around; Ctrl-C stops it.")
             while True:
                 demo.procs.check()
