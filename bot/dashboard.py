@@ -18,13 +18,13 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from redis.exceptions import RedisError
 
 from bot import dashboard_timeline, dashboard_view
 from bot.dashboard_gate import DashboardGate
 from bot.run_feed import RunFeedReader
 from bot.settings import Settings
+from bot.templates import page_environment
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "dashboard_templates"
@@ -66,19 +66,8 @@ class FeedRoute(APIRoute):
 router = APIRouter(prefix="/dashboard", route_class=FeedRoute)
 
 
-@cache
-def environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        undefined=StrictUndefined,
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def render(name: str, **context: Any) -> str:
-    return environment().get_template(name).render(poll_ms=POLL_MS, **context)
+    return page_environment(TEMPLATES_DIR).get_template(name).render(poll_ms=POLL_MS, **context)
 
 
 def install(app: FastAPI, settings: Settings) -> None:

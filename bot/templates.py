@@ -30,9 +30,15 @@ def render(name: str, **context: Any) -> str:
 
 
 @cache
-def page_environment() -> Environment:
+def page_environment(directory: Path = PAGES_DIR) -> Environment:
+    """HTML pages the bot serves (`setup`'s, the dashboard's): text from issues and commands
+    is untrusted there, so everything is escaped."""
     return Environment(
-        loader=FileSystemLoader(PAGES_DIR), undefined=StrictUndefined, autoescape=True
+        loader=FileSystemLoader(directory),
+        undefined=StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 

@@ -20,10 +20,9 @@ import docker
 import httpx
 import pytest
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.ghsim_support import free_port, wait_until
+from tests.keys import app_private_key_pem
 from tests.services import ROOT, setting, unavailable
 
 IMAGE = "issue-pilot:test"
@@ -183,15 +182,6 @@ class Stack:
         return result.stdout
 
 
-def _pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-
-
 @pytest.fixture(scope="module")
 def stack(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     command = _compose_command()
@@ -199,7 +189,7 @@ def stack(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     socket_path = host.removeprefix("unix://")
     secrets_dir = tmp_path_factory.mktemp("compose")
     key = secrets_dir / "github-app.pem"
-    key.write_text(_pem())
+    key.write_text(app_private_key_pem(pkcs1=True))
     key.chmod(0o600)
     if os.geteuid() == 0:
         os.chown(key, PILOT_UID, PILOT_UID)  # what README asks of a deployer
