@@ -86,7 +86,7 @@ def main() -> int:
         print(f"run {n}: exit {timed.code}, {timed.total:.1f} s: {timed.verdict}", flush=True)
     model_name = "scripted" if args.scripted else (env.get("PILOT_LLM_MODEL") or "embedded")
     print(f"\n`make demo --exit`, model: {model_name}; seconds")
-    head = ["run", "set-up", "embedded model", "start-up", "push, issue, label", "label → verdict"]
+    head = ["run", "set-up", "local model", "start-up", "push, issue, label", "label → verdict"]
     print("| " + " | ".join([*head, "total"]) + " |")
     print("|---|---|---|---|---|---|---|")
     for n, t in rows:
