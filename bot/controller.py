@@ -20,6 +20,7 @@ from time import perf_counter
 from typing import Any, Protocol, TypeVar
 
 from bot.agent import AgentLimits, Deadline, NodeOutcome, NodeTask, TokenBudget, run_node
+from bot.inert import neutralise
 from bot.llm import LLM, LLMError, Usage
 from bot.observations import cut
 from bot.planner import IssueText, PlanError, plan
@@ -279,7 +280,7 @@ class Controller:
         assert self.target is not None and state.branch and state.base_branch
         await self.save(state, Phase.PULL_REQUEST)
         issue = self.target.issue
-        summary = f"Issue Pilot's work on #{issue.number}: {issue.title}"
+        summary = f"Issue Pilot's work on #{issue.number}: {neutralise(issue.title)}"
         body = pull_request_body(state, summary, self.config.max_tokens)
         since = perf_counter()
         fresh = state.pr_number is None  # a retry finds its pull request already open

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.inert import fence_for
 from bot.llm import LLM, Message, Reply, ToolSpec, Usage
 from bot.requirements import (
     MAX_CRITERIA,
@@ -176,12 +176,6 @@ def judge(reply: Reply) -> tuple[RequirementTree | None, list[str]]:
         return RequirementTree.from_plan(data), []
     except PlanRejected as exc:
         return None, exc.reasons
-
-
-def fence_for(text: str) -> str:
-    """A backtick fence longer than any backtick run in `text`, so the text cannot close it."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
 
 
 def _clip(text: str, limit: int) -> str:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.inert import neutralise
+
 # Ids end up in commit trailers (`Pilot-Node: <id>`) and branch-side bookkeeping.
 ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,32}")
 MAX_NODES = 20
@@ -154,24 +156,6 @@ def _checklist_line(node: Requirement, implied_dep: str | None) -> str:
     if others:
         line += " (after " + ", ".join(f"**{neutralise(d)}**" for d in others) + ")"
     return line + _MARKERS.get(node.status, "")
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]+")
-_MARKDOWN = re.compile(r"([\\`*_\[\]()#!|~&])")
-# GitHub links `@user`, `@org/team` and `#12`; a zero-width joiner after the sigil stops it.
-_PINGS = re.compile(r"([@#])(?=[A-Za-z0-9])")
-
-
-def neutralise(text: str, limit: int | None = None) -> str:
-    """One inert markdown line: no pings, no HTML or comments, no list-breaking newlines."""
-    text = " ".join(_CONTROL.sub(" ", text).split())
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    text = _PINGS.sub("\\1\u200d", text)
-    text = _MARKDOWN.sub(r"\\\1", text)
-    # Entities rather than escapes: the raw comment body must never hold `<!--`, or a title
-    # could fake the status comment's hidden state block.
-    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _parse_plan(data: object) -> list[Requirement]:

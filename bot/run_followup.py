@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.ci_report import CiVerdict, failure_notes, verdict
 from bot.controller import Controller, Parked, WorkItem
+from bot.inert import neutralise
 from bot.observations import cut
 from bot.requirements import NodeStatus, Requirement, RequirementTree
 from bot.run_metrics import TimedSession
@@ -158,7 +159,7 @@ async def ready(c: Controller, state: RunState, sha: str, how: str) -> None:
     assert state.pr_number is not None and c.target is not None
     await c.host.mark_ready(state.pr_number)
     await c.resume(state)
-    summary = f"Issue Pilot's work on #{state.issue}: {c.target.issue.title}\n\n{how}."
+    summary = f"Issue Pilot's work on #{state.issue}: {neutralise(c.target.issue.title)}\n\n{how}."
     await c.host.update_pull(
         state.pr_number, pull_request_body(state, summary, c.config.max_tokens)
     )

@@ -140,7 +140,18 @@ class RunState:
         values["phase"] = Phase(values.get("phase", Phase.QUEUED))
         check = values.get("check")
         values["check"] = LocalCheck(**check) if isinstance(check, dict) else None
+        branch, issue = values.get("branch"), values.get("issue")
+        if branch is not None and not is_run_branch(str(branch), int(issue or 0)):
+            # People with write can edit the status comment; the bot pushes only to the
+            # branch its own name gives the issue, never to one a state block names.
+            values["branch"] = None
         return cls(**values)
+
+
+def is_run_branch(branch: str, issue: int) -> bool:
+    """Whether `branch` is one `branch_name` gives the issue (whatever its title was then)."""
+    slug = r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?"
+    return re.fullmatch(rf"pilot/issue-{issue}-{slug}", branch) is not None
 
 
 def branch_name(issue: int, title: str) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.inert import fence_for, neutralise_lines
+
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 # HTML the bot serves itself (the `setup` command's pages), rendered with autoescaping.
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -15,7 +17,7 @@ PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 @cache
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(PROMPTS_DIR),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -23,6 +25,10 @@ def environment() -> Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
+    # Comments quote text the bot does not control: `inert` for prose, `fence` for code.
+    env.filters["inert"] = neutralise_lines
+    env.filters["fence"] = fence_for
+    return env
 
 
 def render(name: str, **context: Any) -> str:

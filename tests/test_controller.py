@@ -12,6 +12,7 @@ import docker
 
 from bot.controller import Controller, RunDeps
 from bot.docker_sandbox import DockerSandboxes
+from bot.inert import neutralise_lines
 from bot.llm import OpenAICompatibleLLM
 from bot.requirements import NodeStatus, RequirementTree
 from bot.run_host import IssueRef
@@ -186,7 +187,8 @@ async def test_ask_human_parks_the_run_with_the_question(
     assert h.host.state["parked"]["node"] == "R1"
     assert "R1" in h.host.reports[-1].headline
     [note] = h.host.notes.values()
-    assert "@alice" in note and question in note and "R1" in note
+    # Quoted inert: `greet\(\)` on the wire, greet() on GitHub.
+    assert "@alice" in note and neutralise_lines(question) in note and "R1" in note
     assert leftovers(docker_api, h.run_id) == []
     assert list(branches(h.remote)) == ["main"]
 

