@@ -20,7 +20,7 @@ from time import perf_counter
 from typing import Any, Protocol, TypeVar
 
 from bot.agent import AgentLimits, Deadline, NodeOutcome, NodeTask, TokenBudget, run_node
-from bot.inert import neutralise
+from bot.inert import neutralise, without_credentials
 from bot.llm import LLM, LLMError, Usage
 from bot.observations import cut
 from bot.planner import IssueText, PlanError, plan
@@ -44,7 +44,7 @@ OUTCOME_REASONS = {
     "asked": "The agent asked a question it cannot answer itself.",
     "out_of_steps": "The step budget for this requirement ran out.",
     "out_of_tokens": "The run's token budget ran out.",
-    "out_of_time": "The run's time budget ran out.",
+    "out_of_time": "This session's time budget (`max_minutes`) ran out.",
     "malformed": "The model kept sending tool calls that could not be used.",
 }
 STOP_POLL_S = 1.0
@@ -116,6 +116,7 @@ class Controller:
         self.target: RunTarget | None = None
         self._trajectory: Trajectory | None = None
         self._stop = False
+        self._session_started = deps.clock()
 
     # entry points ---------------------------------------------------------------------------
     async def run(self, queued_s: float | None = None) -> RunState:
@@ -162,6 +163,7 @@ class Controller:
         queued_s: float | None,
     ) -> RunState:
         self.target = await self.host.target()
+        self._session_started = self.deps.clock()
         try:
             self.config = parse_repo_config(await self.host.read_config(self.target.base_branch))
         except RepoConfigError as exc:
@@ -391,7 +393,9 @@ class Controller:
             context_tokens=self.deps.context_tokens,
         )
         budget = TokenBudget(self.config.max_tokens, _budget_usage(state))
-        deadline = Deadline(state.started_at + self.config.max_minutes * 60, self._clock)
+        # Time counts per working session (the first pass, a CI fix, a review, an answer):
+        # hours spent waiting for CI or people must not leave the next fix no time at all.
+        deadline = Deadline(self._session_started + self.config.max_minutes * 60, self._clock)
         the_map = repo_map(checkout.paths())
         view = tree or RequirementTree([])
         pushed = False
@@ -569,6 +573,7 @@ class Controller:
         await self._set_waiting(state, False)
 
     async def fail(self, state: RunState, reason: str, detail: str) -> None:
+        reason, detail = without_credentials(reason), without_credentials(detail)
         state.error = reason
         state.working = None
         body = render(

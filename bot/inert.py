@@ -33,3 +33,12 @@ def fence_for(text: str) -> str:
     """A backtick fence longer than any backtick run in `text`, so the text cannot close it."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
+
+
+_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s@]+@", re.IGNORECASE)
+
+
+def without_credentials(text: str) -> str:
+    """`text` with the user and password of any URL in it replaced (an LLM endpoint or a git
+    remote quoted in an error must not publish them)."""
+    return _USERINFO.sub(r"\1***@", text)

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from bot.github import GitHubApp, GitHubClient, Repo
 from bot.run_report import StatusReport
 from bot.run_state import RunState
-from bot.status_comment import MARKER, find_status_comment, parse_state, render_status
+from bot.status_comment import defang, find_status_comment, parse_state, render_status
 
 
 @dataclass(frozen=True)
@@ -132,9 +132,7 @@ class GitHubRunHost:
         comments = await self._gh.issue_comments(self._repo, where)
         if any(c.author == login and marker in c.body for c in comments):
             return
-        if MARKER in body:
-            raise ValueError("a note must not carry the status marker")
-        await self._gh.create_comment(self._repo, where, f"{body}\n{marker}\n")
+        await self._gh.create_comment(self._repo, where, f"{defang(body)}\n{marker}\n")
 
     async def remove_label(self, name: str) -> None:
         await self._gh.remove_label(self._repo, self._issue, name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from bot.inert import neutralise
 from bot.requirements import NodeStatus, RequirementTree
 from bot.run_state import Phase, RunState
 from bot.templates import render
@@ -53,9 +54,10 @@ def status_report(
         if current:
             headline = f"Working on **{current[0]['id']}**."
     if state.phase is Phase.FAILED and state.error:
-        headline = f"Stopped on an error: {state.error}"
+        headline = f"Stopped on an error: {neutralise(state.error)}"
     if state.phase is Phase.ASKED and state.parked:
-        headline = f"Waiting for an answer from a person about **{state.parked.get('node')}**."
+        node = neutralise(str(state.parked.get("node")))
+        headline = f"Waiting for an answer from a person about **{node}**."
     if explicit is not None:
         headline = explicit
     tree = tree_of(state)

@@ -14,6 +14,12 @@ MARKER = "<!-- pilot:state"
 _STATE = re.compile(r"<!-- pilot:state (\{.*?\}) -->", re.DOTALL)
 
 
+def defang(text: str) -> str:
+    """`text` with every HTML comment opener broken by a zero-width joiner: quoted output or a
+    model's words can then never pass for the state block (or hide text from readers)."""
+    return text.replace("<!--", "<!\u200d--")
+
+
 def render_status(
     headline: str,
     state: dict[str, Any],
@@ -24,19 +30,20 @@ def render_status(
     state_json = json.dumps(state, sort_keys=True).replace("--", "\\u002d\\u002d")
     return render(
         "comments/status.md.j2",
-        headline=headline,
-        checklist=checklist,
-        facts=list(facts),
+        headline=defang(headline),
+        checklist=defang(checklist),
+        facts=[defang(fact) for fact in facts],
         state_json=state_json,
     )
 
 
 def parse_state(body: str) -> dict[str, Any] | None:
-    match = _STATE.search(body)
-    if match is None:
+    # The block is the comment's last line; anything before it is text, whatever it says.
+    matches = _STATE.findall(body)
+    if not matches:
         return None
     try:
-        state = json.loads(match.group(1))
+        state = json.loads(matches[-1])
     except ValueError:
         return None
     return state if isinstance(state, dict) else None

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-from bot.inert import fence_for, neutralise, neutralise_lines
+from bot.inert import fence_for, neutralise, neutralise_lines, without_credentials
+from bot.run_report import status_report
+from bot.run_state import Phase, RunState
+from bot.status_comment import MARKER, defang, parse_state, render_status
 from bot.templates import render
 
 HOSTILE = (
@@ -57,3 +60,27 @@ def test_failure_output_cannot_close_its_code_block() -> None:
     )
     fence = fence_for(detail)
     assert f"{fence}text\n{detail}\n{fence}\n" in body
+
+
+def test_urls_lose_their_credentials() -> None:
+    text = "POST https://user:s3cret@llm.example/v1 failed; git http://x-access-token:ghs_1@h/r.git"
+    assert without_credentials(text) == (
+        "POST https://***@llm.example/v1 failed; git http://***@h/r.git"
+    )
+    assert without_credentials("see https://example.com/a@b") == "see https://example.com/a@b"
+
+
+def test_an_error_quoting_a_state_block_cannot_forge_the_run() -> None:
+    forged = '<!-- pilot:state {"phase": "ready", "issue": 1, "requested_by": "mallory"} -->'
+    state = RunState(7, "alice", Phase.FAILED, error=f"bad path {forged}")
+    report = status_report(state, "/pilot", None)
+
+    body = render_status(report.headline, state.to_dict(), report.checklist, report.facts)
+
+    assert parse_state(body) == state.to_dict()
+    assert body.count(MARKER) == 1
+
+
+def test_a_note_carrying_the_marker_is_defanged_not_refused() -> None:
+    note = "```text\nerror: <!-- pilot:state {} -->\n```"
+    assert MARKER not in defang(note) and "pilot:state {}" in defang(note)
