@@ -514,3 +514,23 @@ async def test_no_usable_plan_asks_a_person_and_their_answer_goes_to_the_planner
     replan = h.requests()[3]["messages"][1]["content"]
     assert "A person answered: Add greet(name) in greet.py; nothing else." in replan
     assert file_at(h.remote, BRANCH, "greet.py") == GREET
+
+
+async def test_time_spent_waiting_before_a_session_does_not_count_against_it(
+    tmp_path: Path,
+    model: ScriptedModel,
+    llm: OpenAICompatibleLLM,
+    docker_api: docker.DockerClient,
+) -> None:
+    script = [
+        call("write_file", path="test_greet.py", content=TEST_GREET),
+        call("finish", summary="Test added."),
+    ]
+    h = harness(tmp_path, model, llm, docker_api, "max_minutes: 30\n", script)
+    push_r1(h, r1=NodeStatus.DONE, r2=NodeStatus.IN_PROGRESS)
+    h.host.saved[-1]["started_at"] -= 5 * 3600  # labelled five hours ago, then CI and people
+
+    state = await h.run()
+
+    assert state.phase is Phase.AWAIT_CI, h.host.notes or h.host.state
+    assert statuses(h.host.state) == {"R1": "done", "R2": "done"}
