@@ -236,6 +236,15 @@ def _reset_data(options: DemoOptions) -> None:
     asyncio.run(flush())
 
 
+def _say(line: str) -> None:
+    """Print, unless nobody reads any more: Ctrl-C on `make demo | tee log` ends the reader
+    first, and a broken pipe must not keep the demo from stopping its children."""
+    try:
+        print(line, flush=True)
+    except OSError:
+        pass
+
+
 def _sigterm_as_interrupt() -> None:
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -248,7 +257,7 @@ def run_demo(options: DemoOptions, settings: Settings) -> int:
     (both are the product working), 1 otherwise."""
     _sigterm_as_interrupt()
     began = time.monotonic()
-    out = print
+    out = _say
     try:
         _reset_data(options)
     except DemoError as exc:
@@ -281,6 +290,8 @@ def run_demo(options: DemoOptions, settings: Settings) -> int:
     except DemoError as exc:
         out(f"demo: {exc}")
         return 1
+    except BrokenPipeError:
+        return 1  # the terminal's reader went first; the children are stopped all the same
     finally:
         # A second Ctrl-C (or uv passing on the terminal's) must not cut the clean-up short
         # and orphan a child; each stop is bounded anyway (SIGKILL after 30 s).

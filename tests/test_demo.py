@@ -170,3 +170,27 @@ def test_ctrl_c_in_the_middle_of_a_run_leaves_no_sandbox_behind(
     assert "stopped: worker, web, ghsim" in output.text
     assert processes_mentioning(str(tmp_path)) == []
     assert leftovers(docker_api, RUN_ID) == []
+
+
+def test_ctrl_c_with_its_reader_gone_still_stops_everything(
+    tmp_path: Path, redis_url: str, scripted: ScriptedModel
+) -> None:
+    """`make demo | tee log`: Ctrl-C ends tee first, and the demo's output has nowhere to go."""
+    proc = demo(tmp_path, redis_url, scripted)
+    assert proc.stdout is not None
+    try:
+        seen = ""
+        deadline = time.monotonic() + 300
+        while "Ctrl-C stops it" not in seen:
+            line = proc.stdout.readline()
+            assert line and time.monotonic() < deadline, seen
+            seen += line
+        proc.stdout.close()
+
+        proc.send_signal(signal.SIGINT)
+        proc.wait(90)
+
+        assert processes_mentioning(str(tmp_path)) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
