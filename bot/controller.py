@@ -249,8 +249,7 @@ class Controller:
             )
         except PlanError as exc:
             # The issue may be unclear rather than the model weak: a person can say more.
-            state.add_usage(exc.usage)
-            await self.deps.metrics.tokens(exc.usage.prompt_tokens, exc.usage.completion_tokens)
+            await self._spend(state, exc.usage)
             question = (
                 "I could not turn this issue into a plan: " + "; ".join(exc.reasons[:5])
                 + ". Could you describe the change in a few concrete steps?"
@@ -259,8 +258,7 @@ class Controller:
             await self.ask(state, PLAN_NODE, reason, question, "plan")
             raise Parked from exc
         self._timing("plan", since)
-        state.add_usage(result.usage)
-        await self.deps.metrics.tokens(result.usage.prompt_tokens, result.usage.completion_tokens)
+        await self._spend(state, result.usage)
         state.tree = result.tree.to_state()
         await self.save(state, Phase.PLAN)
 
@@ -325,6 +323,16 @@ class Controller:
         finally:
             checkout.cleanup()
 
+    @asynccontextmanager
+    async def sandbox_session(
+        self, spec: SandboxSpec, checkout: Checkout
+    ) -> AsyncIterator[SandboxSession]:
+        """A sandbox holding the checkout's head, whose phases count their container time."""
+        async with self.deps.sandboxes.session(
+            spec, pack=checkout.tree_pack(), commit=checkout.head_sha
+        ) as opened:
+            yield TimedSession(opened, self.deps.metrics)
+
     async def work(
         self,
         state: RunState,
@@ -345,11 +353,8 @@ class Controller:
         )
         pushed = False
         since = perf_counter()
-        async with self.deps.sandboxes.session(
-            spec, pack=checkout.tree_pack(), commit=checkout.head_sha
-        ) as opened:
+        async with self.sandbox_session(spec, checkout) as session:
             self._timing("sandbox", since)
-            session = TimedSession(opened, self.deps.metrics)
             await self._setup(state, session)
             if item is not None:
                 pushed = await self._execute(state, session, checkout, item, items, tree)
@@ -426,9 +431,7 @@ class Controller:
                     )
                 )
                 self._timing("agent", since, node=node.id, steps=outcome.steps)
-                state.add_usage(outcome.usage)
-                usage = outcome.usage
-                await self.deps.metrics.tokens(usage.prompt_tokens, usage.completion_tokens)
+                await self._spend(state, outcome.usage)
                 state.steps += outcome.steps
                 if self._stop:
                     raise Stopped
@@ -442,6 +445,11 @@ class Controller:
                 await self.save(state, Phase.EXECUTE)
                 item = items()
         return pushed
+
+    async def _spend(self, state: RunState, usage: Usage) -> None:
+        """The model's usage, on the run's record and in the workers' counters."""
+        state.add_usage(usage)
+        await self.deps.metrics.tokens(usage.prompt_tokens, usage.completion_tokens)
 
     def _set_status(
         self, state: RunState, tree: RequirementTree | None, node: Requirement, status: NodeStatus

@@ -12,7 +12,6 @@ from bot.controller import Controller, Parked, WorkItem
 from bot.inert import neutralise
 from bot.observations import cut
 from bot.requirements import NodeStatus, Requirement, RequirementTree
-from bot.run_metrics import TimedSession
 from bot.run_report import pull_request_body
 from bot.run_state import FINAL_PHASES, LocalCheck, Phase, RunState
 from bot.templates import render
@@ -211,10 +210,8 @@ async def local_check(c: Controller, state: RunState, checkout: Checkout) -> Loc
 
     assert c.config.test
     spec = SandboxSpec(c.run_id, c.config.image or c.deps.sandbox_image)
-    async with c.deps.sandboxes.session(
-        spec, pack=checkout.tree_pack(), commit=checkout.head_sha
-    ) as opened:
-        async with TimedSession(opened, c.deps.metrics).phase("check") as sandbox:
+    async with c.sandbox_session(spec, checkout) as session:
+        async with session.phase("check") as sandbox:
             result = await sandbox.run(c.config.test)
     state.check = LocalCheck.of(c.config.test, result)
     return state.check
