@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.bearer import bearer_matches
+
 PREFIX = "/dashboard"
 STATIC_PREFIX = PREFIX + "/static/"
 COOKIE = "pilot_dashboard"
@@ -88,8 +90,8 @@ class DashboardGate:
 
     def _authorized(self, scope: Scope) -> bool:
         headers = dict(scope["headers"])
-        scheme, _, credentials = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        if scheme.lower() == "bearer" and self._matches(credentials.strip().encode("latin-1")):
+        assert self._token is not None
+        if bearer_matches(headers.get(b"authorization", b"").decode("latin-1"), self._token):
             return True
         cookies = cookie_parser(headers.get(b"cookie", b"").decode("latin-1"))
         assert self._cookie is not None

@@ -7,7 +7,6 @@ then a scrape needs `Authorization: Bearer <token>`.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Iterable
 
@@ -22,6 +21,7 @@ from prometheus_client.metrics_core import (
 )
 from redis.asyncio import Redis
 
+from bot.bearer import bearer_matches
 from bot.delivery_counts import DeliveryCounts
 from bot.redis_metrics import MetricsSnapshot, read_snapshot
 from bot.settings import Settings
@@ -130,12 +130,6 @@ class WorkersCollector:
             value=1 if self._snapshot is not None else 0,
         )
         return [up, *(worker_families(self._snapshot) if self._snapshot is not None else [])]
-
-
-def bearer_matches(header: str | None, token: bytes) -> bool:
-    scheme, _, given = (header or "").partition(" ")
-    # Constant-time over the token: a scraper's failures say nothing about how close it was.
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token)
 
 
 def install_metrics(app: FastAPI, settings: Settings, counts: DeliveryCounts) -> None:

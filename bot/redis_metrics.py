@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
-from bot.run_feed import PHASES
+from bot.run_feed import PHASES, as_text
 
 log = logging.getLogger("pilot.metrics")
 
@@ -38,7 +38,7 @@ def series(*labels: str) -> str:
 
 def labels_of(name: str | bytes, count: int) -> tuple[str, ...] | None:
     """The label values of a field; None for a field of another shape (not this version's)."""
-    parts = _text(name).split(SEP)
+    parts = as_text(name).split(SEP)
     return tuple(parts) if len(parts) == count else None
 
 
@@ -146,33 +146,29 @@ def snapshot_of(
     ci_results: dict[tuple[str, str], float] = {}
     attempts = 0.0
     for name, value in ci.items():
-        if _text(name) == ATTEMPTS:
+        if as_text(name) == ATTEMPTS:
             attempts = float(value)
         elif (labels := labels_of(name, 2)) is not None:
             ci_results[(labels[0], labels[1])] = float(value)
     buckets: dict[float, float] = {}
     total = 0.0
     for name, value in label_to_pr.items():
-        if _text(name) == SUM:
+        if as_text(name) == SUM:
             total = float(value)
         else:
             try:
-                buckets[float(_text(name))] = float(value)
+                buckets[float(as_text(name))] = float(value)
             except ValueError:
                 continue
     by_phase: dict[str, int] = {}
     for phase in phases.values():
-        by_phase[_text(phase)] = by_phase.get(_text(phase), 0) + 1
+        by_phase[as_text(phase)] = by_phase.get(as_text(phase), 0) + 1
     return MetricsSnapshot(
         jobs=job_counts,
-        tokens={_text(k): float(v) for k, v in tokens.items()},
-        sandbox_seconds={_text(k): float(v) for k, v in sandbox.items()},
+        tokens={as_text(k): float(v) for k, v in tokens.items()},
+        sandbox_seconds={as_text(k): float(v) for k, v in sandbox.items()},
         ci_attempts=attempts,
         ci_results=ci_results,
         label_to_pr=Histogram(buckets, total),
         phases=by_phase,
     )
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value

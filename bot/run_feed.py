@@ -283,7 +283,7 @@ class RunFeedReader:
         ids = await self._redis.zrevrange(RUNS, 0, limit - 1)
         if not ids:
             return []
-        texts = await self._redis.mget([summary_key(_text(i)) for i in ids])
+        texts = await self._redis.mget([summary_key(as_text(i)) for i in ids])
         return [RunSummary.from_json(t) for t in texts if t]
 
     async def run(self, run_id: str) -> RunSummary | None:
@@ -299,8 +299,9 @@ class RunFeedReader:
 
     async def phases(self) -> dict[str, str]:
         raw = await self._redis.hgetall(PHASES)  # type: ignore[misc]
-        return {_text(k): _text(v) for k, v in raw.items()}
+        return {as_text(k): as_text(v) for k, v in raw.items()}
 
 
-def _text(value: str | bytes) -> str:
+def as_text(value: str | bytes) -> str:
+    """A Redis reply as text, whether the client decodes replies or not."""
     return value.decode() if isinstance(value, bytes) else value

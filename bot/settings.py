@@ -33,6 +33,14 @@ class SettingsError(RuntimeError):
     """A setting the command needs is missing or unusable; the message names the variable."""
 
 
+def _usable(secret: SecretStr, variable: str) -> str:
+    """The secret's value, refusing an empty or placeholder one by its variable's name."""
+    value = secret.get_secret_value()
+    if value.strip().lower() in PLACEHOLDER_SECRETS:
+        raise SettingsError(f"{variable} is empty or a placeholder value")
+    return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PILOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -76,21 +84,15 @@ class Settings(BaseSettings):
 
     def webhook_secret(self) -> bytes:
         """The webhook secret as bytes, refusing a missing or placeholder one."""
-        secret = self.github_webhook_secret
-        if secret is None:
+        if self.github_webhook_secret is None:
             raise SettingsError("PILOT_GITHUB_WEBHOOK_SECRET is not set")
-        value = secret.get_secret_value()
-        if value.strip().lower() in PLACEHOLDER_SECRETS:
-            raise SettingsError("PILOT_GITHUB_WEBHOOK_SECRET is empty or a placeholder value")
-        return value.encode()
+        return _usable(self.github_webhook_secret, "PILOT_GITHUB_WEBHOOK_SECRET").encode()
 
     def dashboard_secret(self) -> bytes | None:
         """The dashboard's access token as bytes, None when unset; a weak one is refused."""
         if self.dashboard_token is None:
             return None
-        value = self.dashboard_token.get_secret_value()
-        if value.strip().lower() in PLACEHOLDER_SECRETS:
-            raise SettingsError("PILOT_DASHBOARD_TOKEN is empty or a placeholder value")
+        value = _usable(self.dashboard_token, "PILOT_DASHBOARD_TOKEN")
         if len(value) < MIN_DASHBOARD_TOKEN:
             raise SettingsError(
                 f"PILOT_DASHBOARD_TOKEN is shorter than {MIN_DASHBOARD_TOKEN} characters"
@@ -101,10 +103,7 @@ class Settings(BaseSettings):
         """The bearer token /metrics requires, None when it is open; a placeholder is refused."""
         if self.metrics_token is None:
             return None
-        value = self.metrics_token.get_secret_value()
-        if value.strip().lower() in PLACEHOLDER_SECRETS:
-            raise SettingsError("PILOT_METRICS_TOKEN is empty or a placeholder value")
-        return value.encode()
+        return _usable(self.metrics_token, "PILOT_METRICS_TOKEN").encode()
 
     def app_id(self) -> int:
         if self.github_app_id is None:

@@ -20,12 +20,13 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from bot.bearer import bearer_matches
 from bot.controller import Controller
 from bot.delivery_counts import DeliveryCounts
 from bot.delivery_queue import DeliveryQueue
 from bot.github import GitHubKitApp
 from bot.llm import OpenAICompatibleLLM
-from bot.metrics import WorkersCollector, bearer_matches
+from bot.metrics import WorkersCollector
 from bot.redis_metrics import RedisRunMetrics, bucket_of, read_snapshot, snapshot_of
 from bot.run_feed import PHASES
 from bot.run_metrics import counted
