@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from bot import dashboard_timeline, dashboard_view
 from bot.dashboard_gate import DashboardGate
-from bot.run_feed import RunFeedReader
+from bot.run_feed import RunFeedReader, RunSummary, Timeline
 from bot.settings import Settings
 from bot.templates import page_environment
 
@@ -90,6 +90,17 @@ async def _rows(request: Request) -> list[dashboard_view.RunRow]:
     return [dashboard_view.run_row(r, now) for r in await _reader(request).runs(LIST_LIMIT)]
 
 
+async def _run_from(
+    request: Request, run_id: str, since: int = 0
+) -> tuple[RunSummary, Timeline] | None:
+    """The run and its timeline from event `since` on; None for an id no run has."""
+    reader = _reader(request)
+    run = await reader.run(run_id) if RUN_ID.fullmatch(run_id) else None
+    if run is None:
+        return None
+    return run, await reader.timeline(run_id, since)
+
+
 def _not_found(run_id: str) -> HTMLResponse:
     return HTMLResponse(render("missing.html.j2", run_id=run_id), status_code=404)
 
@@ -103,10 +114,10 @@ async def runs_page(request: Request) -> HTMLResponse:
 @router.get("/runs/{run_id}")
 async def run_page(request: Request, run_id: str) -> HTMLResponse:
     """One run: its tree, CI attempts, links and timeline, as they are now."""
-    run = await _reader(request).run(run_id) if RUN_ID.fullmatch(run_id) else None
-    if run is None:
+    found = await _run_from(request, run_id)
+    if found is None:
         return _not_found(run_id)
-    timeline = await _reader(request).timeline(run_id)
+    run, timeline = found
     return HTMLResponse(
         render(
             "run.html.j2",
@@ -129,10 +140,10 @@ async def run_json(
     request: Request, run_id: str, since: int = Query(0, ge=0, le=MAX_SINCE)
 ) -> JSONResponse:
     """A run's head and its timeline events from number `since` on, for the run page's poll."""
-    run = await _reader(request).run(run_id) if RUN_ID.fullmatch(run_id) else None
-    if run is None:
+    found = await _run_from(request, run_id, since)
+    if found is None:
         return JSONResponse({"error": "no such run"}, status_code=404)
-    timeline = await _reader(request).timeline(run_id, since)
+    run, timeline = found
     return JSONResponse(
         {
             "run": asdict(dashboard_view.run_head(run, time.time())),

@@ -134,9 +134,8 @@ def budget(run: RunSummary) -> Budget:
     return Budget(tokens, percent, tone, steps, ci)
 
 
-def done(nodes: list[dict[str, Any]]) -> str:
-    finished = sum(1 for n in nodes if n.get("status") == "done")
-    return f"{finished} of {len(nodes)} done" if nodes else ""
+def done(run: RunSummary) -> str:
+    return f"{run.done_nodes} of {len(run.tree)} done" if run.tree else ""
 
 
 def run_href(run_id: str, api: bool = False) -> str:
@@ -156,7 +155,7 @@ def run_row(run: RunSummary, now: float) -> RunRow:
         tone=tone,
         headline=segments(run.headline),
         budget=budget(run),
-        done=done(run.tree),
+        done=done(run),
         age=age(now - run.updated_at),
     )
 
@@ -255,5 +254,5 @@ def run_head(run: RunSummary, now: float) -> RunHead:
         links=links(run),
         tree=nodes,
         ci=ci(run),
-        done=done(run.tree),
+        done=done(run),
     )

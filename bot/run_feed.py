@@ -246,10 +246,7 @@ class RedisRunFeed:
             log.warning("run feed: %d events not written", len(batch), exc_info=True)
 
     async def flush(self) -> None:
-        writer = self._writer
-        if writer is not None and not writer.done():
-            with suppress(Exception):
-                await writer
+        # Under the lock: a batch the writer task took first is written before this one.
         await self._write_buffer()
 
 
@@ -296,10 +293,6 @@ class RunFeedReader:
         keys = [written_key(run_id), events_key(run_id)]
         start, end, lines = await self._tail(keys=keys, args=[max(0, since)])
         return Timeline(int(start), [json.loads(line) for line in lines], int(end))
-
-    async def phases(self) -> dict[str, str]:
-        raw = await self._redis.hgetall(PHASES)  # type: ignore[misc]
-        return {as_text(k): as_text(v) for k, v in raw.items()}
 
 
 def as_text(value: str | bytes) -> str:
