@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
 _PLAIN = re.compile(r"^[A-Za-z0-9_./:@+,-]*$")
 
@@ -16,23 +18,12 @@ def _name(line: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _unquoted(raw: str) -> str:
-    value = raw.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value.split(" #", 1)[0].strip()
-
-
 def read(path: Path) -> dict[str, str]:
-    """The assignments of a `.env` file (the last one wins, as python-dotenv reads it)."""
+    """The assignments of a `.env` file, read by python-dotenv: the parser the settings
+    themselves read it with, so `setup` sees what the bot will."""
     if not path.exists():
         return {}
-    values: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        found = _ASSIGNMENT.match(line)
-        if found:
-            values[found.group(1)] = _unquoted(found.group(2))
-    return values
+    return {name: value for name, value in dotenv_values(path).items() if value is not None}
 
 
 def _quoted(value: str) -> str:
