@@ -167,13 +167,15 @@ class Webhooks:
 
     def _target(self, delivery: Doc) -> tuple[str | None, str, int]:
         """Where a delivery goes: hook URL, secret and App id (the built-in App's if unset)."""
+        from ghsim import app_registry
+
         app_id = delivery.get("app_id")
-        app = None if app_id is None else self._registered().get(int(app_id))
-        if app is None:
-            ident = self._sim.identity
-            if app_id is not None:
-                return None, "", int(app_id)  # an App gone from the store: nowhere to go
-            return self._sim.config.webhook_url, ident.webhook_secret, ident.app_id
+        if app_id is None:
+            app = app_registry.builtin(self._sim)
+        elif (found := self._registered().get(int(app_id))) is not None:
+            app = found
+        else:
+            return None, "", int(app_id)  # an App gone from the store: nowhere to go
         return app.hook_url, app.webhook_secret, app.app_id
 
     def url(self, delivery: Doc) -> str | None:
