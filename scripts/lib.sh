@@ -1,4 +1,5 @@
-# Sourced by the scripts: puts uv on PATH, installing it when it is missing.
+# Sourced by the scripts: puts uv on PATH, installing it when it is missing; installs Debian
+# packages that are missing. The sourcing script defines `log`.
 UV_VENV=/opt/issue-pilot/uv
 
 ensure_uv() {
@@ -22,4 +23,25 @@ ensure_uv() {
     fi
     python3 -m venv "$UV_VENV" && "$UV_VENV/bin/pip" install -q uv
     command -v uv >/dev/null 2>&1
+}
+
+need_root() {
+    if [ "$(id -u)" -ne 0 ]; then
+        log "installing $1 needs root; run as root or install it yourself"
+        exit 1
+    fi
+}
+
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    need_root "${missing[*]}"
+    log "apt-get install ${missing[*]}"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; then
+        apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    fi
 }

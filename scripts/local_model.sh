@@ -22,11 +22,7 @@ PY
 if [ -x "$VENV/bin/python" ] && ready; then
     exit 0
 fi
-command -v cmake >/dev/null && command -v g++ >/dev/null || {
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends cmake g++ >/dev/null ||
-        { apt-get update -q >/dev/null &&
-          DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends cmake g++ >/dev/null; }
-}
+command -v cmake >/dev/null && command -v g++ >/dev/null || apt_install cmake g++
 log "building llama.cpp's server into $VENV (a few minutes, once)"
 rm -rf "$VENV"
 uv venv -q --python python3.11 "$VENV"

@@ -18,27 +18,6 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-need_root() {
-    if [ "$(id -u)" -ne 0 ]; then
-        log "installing $1 needs root; run as root or install it yourself"
-        exit 1
-    fi
-}
-
-apt_install() {
-    local missing=()
-    for pkg in "$@"; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    need_root "${missing[*]}"
-    log "apt-get install ${missing[*]}"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; then
-        apt-get update -q >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-    fi
-}
-
 ensure_packages() {
     # chromium: the dashboard's browser test drives Debian's build; no browser is downloaded.
     # docker-compose: Debian's (v1) runs docker-compose.yml where the compose plugin is absent.
