@@ -28,7 +28,7 @@ from tests.dashboard_support import (
     with_token,
 )
 from tests.fake_github_fixtures import WEBHOOK_SECRET
-from tests.webhook_support import github_headers, recorded_payloads
+from tests.webhook_support import app_client, github_headers, recorded_payloads
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -36,10 +36,8 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(with_token(settings))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as c:
-            yield c
+    async with app_client(app) as c:
+        yield c
 
 
 async def feed_run(redis: aioredis.Redis, now: float, **changes: object) -> RedisRunFeed:
@@ -61,19 +59,17 @@ async def test_without_a_token_the_dashboard_is_404_and_the_rest_works(
 ) -> None:
     app = create_app(with_token(settings, None))
     body = next(p for p in recorded_payloads() if p.id == "issues/labeled.payload.json").body
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as c:
-            answers = [
-                await c.get(path, headers=BEARER)
-                for path in ("/dashboard", "/dashboard/api/runs", "/dashboard/static/dashboard.js")
-            ]
-            health = await c.get("/healthz")
-            delivery = await c.post(
-                "/webhooks/github",
-                content=body,
-                headers=github_headers("issues", body, WEBHOOK_SECRET),
-            )
+    async with app_client(app) as c:
+        answers = [
+            await c.get(path, headers=BEARER)
+            for path in ("/dashboard", "/dashboard/api/runs", "/dashboard/static/dashboard.js")
+        ]
+        health = await c.get("/healthz")
+        delivery = await c.post(
+            "/webhooks/github",
+            content=body,
+            headers=github_headers("issues", body, WEBHOOK_SECRET),
+        )
     for resp in answers:
         assert resp.status_code == 404
         assert "PILOT_DASHBOARD_TOKEN" in resp.text
@@ -175,12 +171,8 @@ async def test_over_https_the_cookie_is_secure_and_a_link_from_elsewhere_lands_o
     settings: Settings, redis: aioredis.Redis
 ) -> None:
     app = create_app(with_token(settings))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="https://pilot.test") as c:
-            resp = await c.get(
-                f"/dashboard?token={TOKEN}", headers={"Sec-Fetch-Site": "cross-site"}
-            )
+    async with app_client(app, base_url="https://pilot.test") as c:
+        resp = await c.get(f"/dashboard?token={TOKEN}", headers={"Sec-Fetch-Site": "cross-site"})
     # A redirect would carry the cross-site flag along and the Strict cookie would stay home.
     assert resp.status_code == 200 and "location" not in resp.headers
     assert '<meta http-equiv="refresh" content="0;url=/dashboard">' in resp.text

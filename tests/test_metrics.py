@@ -41,7 +41,7 @@ from tests.run_fakes import call, plan_call
 from tests.test_controller import GREET, R1, harness
 from tests.test_run_followup import check_run
 from tests.test_worker import flaky_router
-from tests.webhook_support import github_headers, recorded_payloads
+from tests.webhook_support import app_client, github_headers, recorded_payloads
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 PAYLOADS = {p.id: p for p in recorded_payloads()}
@@ -246,10 +246,8 @@ async def test_a_delivery_worker_counts_its_jobs_and_each_handler(
 @pytest.fixture
 async def web(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as client:
-            yield app, client
+    async with app_client(app) as client:
+        yield app, client
 
 
 async def post(client: httpx.AsyncClient, payload_id: str, **changes: Any) -> int:
@@ -303,14 +301,12 @@ async def test_metrics_needs_the_bearer_token_once_one_is_set(
 ) -> None:
     settings.metrics_token = SecretStr("scrape-token-0123456789")
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as client:
-            bare = await client.get("/metrics")
-            wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
-            right = await client.get(
-                "/metrics", headers={"Authorization": "Bearer scrape-token-0123456789"}
-            )
+    async with app_client(app) as client:
+        bare = await client.get("/metrics")
+        wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        right = await client.get(
+            "/metrics", headers={"Authorization": "Bearer scrape-token-0123456789"}
+        )
     assert (bare.status_code, wrong.status_code, right.status_code) == (401, 401, 200)
     assert bare.headers["www-authenticate"] == "Bearer"
     assert "pilot_webhook_deliveries" not in bare.text
@@ -346,12 +342,10 @@ async def test_two_apps_in_one_process_keep_their_own_counts(
     scraped = []
     for pings in (2, 0):
         app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                for _ in range(pings):
-                    assert await post(client, "ping/payload.json") == 200
-                scraped.append(samples((await client.get("/metrics")).text))
+        async with app_client(app, base_url="http://t") as client:
+            for _ in range(pings):
+                assert await post(client, "ping/payload.json") == 200
+            scraped.append(samples((await client.get("/metrics")).text))
     assert [delivered(s, "pong") for s in scraped] == [2, 0]
 
 

@@ -12,7 +12,7 @@ from bot import jobs
 from bot.settings import Settings
 from bot.web import create_app
 from tests.fake_github_fixtures import WEBHOOK_SECRET
-from tests.webhook_support import Recorded, github_headers, recorded_payloads
+from tests.webhook_support import Recorded, app_client, github_headers, recorded_payloads
 
 PAYLOADS = recorded_payloads()
 SUBSCRIBED = {
@@ -37,10 +37,8 @@ def action_of(recorded: Recorded) -> str | None:
 @pytest.fixture
 async def web(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as client:
-            yield app, client
+    async with app_client(app) as client:
+        yield app, client
 
 
 async def queued_jobs(redis: aioredis.Redis) -> list[str]:
@@ -156,22 +154,20 @@ async def test_oversized_body_is_refused_without_reading_it_all(
             sent += 16 * 1024
             yield b" " * (16 * 1024)
 
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as client:
-            chunked = await client.post(
-                "/webhooks/github",
-                content=endless(),
-                headers=github_headers("issues", b"", WEBHOOK_SECRET),
-            )
-            declared = await client.post(
-                "/webhooks/github",
-                content=b"{}",
-                headers={
-                    **github_headers("issues", b"{}", WEBHOOK_SECRET),
-                    "Content-Length": str(26 * 1024 * 1024),
-                },
-            )
+    async with app_client(app) as client:
+        chunked = await client.post(
+            "/webhooks/github",
+            content=endless(),
+            headers=github_headers("issues", b"", WEBHOOK_SECRET),
+        )
+        declared = await client.post(
+            "/webhooks/github",
+            content=b"{}",
+            headers={
+                **github_headers("issues", b"{}", WEBHOOK_SECRET),
+                "Content-Length": str(26 * 1024 * 1024),
+            },
+        )
     assert chunked.status_code == 413
     assert sent < 10_000 * 16 * 1024
     assert declared.status_code == 413
@@ -271,10 +267,8 @@ async def test_unsigned_bodies_are_refused_before_they_are_read(
     headers = github_headers("issues", b"", None)
     if signature is not None:
         headers["X-Hub-Signature-256"] = signature
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as client:
-            resp = await client.post("/webhooks/github", content=body(), headers=headers)
+    async with app_client(app) as client:
+        resp = await client.post("/webhooks/github", content=body(), headers=headers)
     assert resp.status_code == 401
     assert read <= 1  # httpx may pull the first chunk before the app answers
 
@@ -293,10 +287,8 @@ async def test_a_body_that_trickles_in_is_cut_off(
             yield b" "
 
     headers = github_headers("issues", b"{}", WEBHOOK_SECRET)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as client:
-            resp = await client.post("/webhooks/github", content=trickle(), headers=headers)
+    async with app_client(app) as client:
+        resp = await client.post("/webhooks/github", content=trickle(), headers=headers)
     assert resp.status_code == 408
     assert await queued_jobs(redis) == []
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 from arq import Retry
@@ -21,7 +20,7 @@ from handlers import router as default_router
 from tests.fake_github import FakeGitHub
 from tests.fake_github_fixtures import WEBHOOK_SECRET
 from tests.handler_support import deliver, worker_ctx
-from tests.webhook_support import github_headers, recorded_payloads
+from tests.webhook_support import app_client, github_headers, recorded_payloads
 
 EXPECTED_ROUTES = {
     ("issues", "labeled"): ["handlers.issues.on_issue_labeled"],
@@ -108,11 +107,9 @@ async def test_label_to_run_job_through_web_redis_and_worker(
         recorded := next(p for p in recorded_payloads() if p.id == "issues/labeled.payload.json")
     ).body
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pilot.test") as client:
-            headers = github_headers(recorded.event, body, WEBHOOK_SECRET)
-            resp = await client.post("/webhooks/github", content=body, headers=headers)
+    async with app_client(app) as client:
+        headers = github_headers(recorded.event, body, WEBHOOK_SECRET)
+        resp = await client.post("/webhooks/github", content=body, headers=headers)
     assert resp.status_code == 202
     worker = build_worker(settings, github=github_app, burst=True)
     try:

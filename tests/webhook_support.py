@@ -1,10 +1,16 @@
-"""Signed deliveries of the recorded payloads, as GitHub sends them."""
+"""Signed deliveries of the recorded payloads, as GitHub sends them, and the web app to send
+them to."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
 
 from bot.signature import sign
 
@@ -42,3 +48,14 @@ def github_headers(
     if secret is not None:
         headers["X-Hub-Signature-256"] = sign(secret.encode(), body)
     return headers
+
+
+@asynccontextmanager
+async def app_client(
+    app: FastAPI, base_url: str = "http://pilot.test"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """`app` with its lifespan running (Redis connected), and a client calling it in process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client
