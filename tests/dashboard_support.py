@@ -6,9 +6,10 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from bot.run_feed import RunSummary
+from bot.run_feed import RedisRunFeed, RunSummary
 from bot.settings import Settings
 
 TOKEN = "dashboard-test-token-5d1c9e"
@@ -128,3 +129,11 @@ def records(now: float) -> list[dict[str, Any]]:
         },
         {"ts": now - 350, "kind": "node_start", "node": "R2", "title": "Validate the budgets"},
     ]
+
+
+async def feed_run(redis: aioredis.Redis, now: float, **changes: object) -> RedisRunFeed:
+    feed = RedisRunFeed(redis)
+    for record in records(now):
+        feed.event(RUN_ID, record)
+    await feed.publish(summary(now, **changes))
+    return feed

@@ -15,14 +15,13 @@ from fastapi import FastAPI
 
 from bot.dashboard import STATIC_DIR, TEMPLATES_DIR
 from bot.dashboard_gate import COOKIE, SECURITY_HEADERS, cookie_value
-from bot.run_feed import RedisRunFeed
 from bot.settings import Settings, SettingsError
 from bot.web import WebhookShortcut, create_app
 from tests.dashboard_support import (
     ISSUE_URL,
     RUN_ID,
     TOKEN,
-    records,
+    feed_run,
     step,
     summary,
     with_token,
@@ -38,14 +37,6 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(with_token(settings))
     async with app_client(app) as c:
         yield c
-
-
-async def feed_run(redis: aioredis.Redis, now: float, **changes: object) -> RedisRunFeed:
-    feed = RedisRunFeed(redis)
-    for record in records(now):
-        feed.event(RUN_ID, record)
-    await feed.publish(summary(now, **changes))
-    return feed
 
 
 def assert_secured(resp: httpx.Response) -> None:

@@ -22,7 +22,16 @@ from playwright.async_api import Page, async_playwright, expect
 from bot.run_feed import RedisRunFeed
 from bot.settings import Settings
 from bot.web import create_app
-from tests.dashboard_support import RUN_ID, TOKEN, records, step, summary, tree, with_token
+from tests.dashboard_support import (
+    RUN_ID,
+    TOKEN,
+    feed_run,
+    records,
+    step,
+    summary,
+    tree,
+    with_token,
+)
 from tests.ghsim_support import free_port
 from tests.png_check import read_png
 from tests.services import unavailable
@@ -125,10 +134,7 @@ async def test_the_dashboard_shows_runs_and_follows_them_live(
     problems = watch(page)
 
     now = time.time()
-    feed = RedisRunFeed(redis)
-    for record in records(now):
-        feed.event(RUN_ID, record)
-    await feed.publish(summary(now))
+    feed = await feed_run(redis, now)
     await feed.publish(
         summary(
             now,
