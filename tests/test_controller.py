@@ -92,6 +92,14 @@ def harness(
     return Harness(host, remote, sandboxes, model, deps, run_id, tmp)
 
 
+def add_the_test() -> list[dict[str, Any]]:
+    """The model's answers for R2: the test written, then done."""
+    return [
+        call("write_file", path="test_greet.py", content=TEST_GREET),
+        call("finish", summary="Test added."),
+    ]
+
+
 def statuses(state: dict[str, Any]) -> dict[str, str]:
     return {n["id"]: n["status"] for n in state["tree"]}
 
@@ -289,10 +297,7 @@ async def test_a_resumed_run_only_works_on_the_unfinished_node(
     llm: OpenAICompatibleLLM,
     docker_api: docker.DockerClient,
 ) -> None:
-    script = [
-        call("write_file", path="test_greet.py", content=TEST_GREET),
-        call("finish", summary="Test added."),
-    ]
+    script = add_the_test()
     h = harness(tmp_path, model, llm, docker_api, None, script)
     r1_sha = push_r1(h, r1=NodeStatus.DONE, r2=NodeStatus.IN_PROGRESS)
 
@@ -328,10 +333,7 @@ async def test_a_node_pushed_before_the_worker_died_is_not_done_again(
     docker_api: docker.DockerClient,
 ) -> None:
     # Killed after R1's push, before the state said so: the branch's trailers tell.
-    script = [
-        call("write_file", path="test_greet.py", content=TEST_GREET),
-        call("finish", summary="Test added."),
-    ]
+    script = add_the_test()
     h = harness(tmp_path, model, llm, docker_api, None, script)
     r1_sha = push_r1(h, r1=NodeStatus.IN_PROGRESS, r2=NodeStatus.PENDING)
 
@@ -431,8 +433,7 @@ async def test_a_happy_run_saves_each_phase_and_reports_the_check(
         plan_call(R1, R2),
         call("write_file", path="greet.py", content=GREET),
         call("finish", summary="greet() added."),
-        call("write_file", path="test_greet.py", content=TEST_GREET),
-        call("finish", summary="Test added."),
+        *add_the_test(),
     ]
     h = harness(tmp_path, model, llm, docker_api, "test: python3 check.py\n", script)
 
@@ -522,10 +523,7 @@ async def test_time_spent_waiting_before_a_session_does_not_count_against_it(
     llm: OpenAICompatibleLLM,
     docker_api: docker.DockerClient,
 ) -> None:
-    script = [
-        call("write_file", path="test_greet.py", content=TEST_GREET),
-        call("finish", summary="Test added."),
-    ]
+    script = add_the_test()
     h = harness(tmp_path, model, llm, docker_api, "max_minutes: 30\n", script)
     push_r1(h, r1=NodeStatus.DONE, r2=NodeStatus.IN_PROGRESS)
     h.host.saved[-1]["started_at"] -= 5 * 3600  # labelled five hours ago, then CI and people
