@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load import Request, Result, closed_loop, open_loop  # noqa: E402
-from bot.signature import sign  # noqa: E402
+from bot.web.signature import sign  # noqa: E402
 from tests.services import setting  # noqa: E402
 
 SECRET = "bench-webhook-secret-7c1e"

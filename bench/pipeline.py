@@ -47,8 +47,8 @@ from bench.stack import (
     sandbox_image,
     wait_until,
 )
-from bot.run_state import run_dir_name
-from bot.status_comment import parse_state
+from bot.github.status_comment import parse_state
+from bot.run.state import run_dir_name
 
 BENCH_DB = 14
 OWNER = "alice"

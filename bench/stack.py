@@ -23,7 +23,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.scripted_model import ScriptedModel  # noqa: E402
+from bot.dev.scripted_model import ScriptedModel  # noqa: E402
 
 DEFAULT_IMAGE = "issue-pilot-sandbox:bookworm-1"
 GIT_ENV = {

@@ -1,4 +1,9 @@
-"""The `issue-pilot` command."""
+"""The `issue-pilot` command, and where the pieces are composed: the handler router is built
+here and handed to the web app (as its subscriptions), the worker and the App manifest, as
+bedevere's `__main__` does; no room imports `handlers`.
+
+Each command imports only what it runs, so `serve` loads no run engine, sandbox or model client.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +14,25 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.settings import SettingsError, get_settings
+from bot.core.settings import SettingsError, get_settings
+from handlers import router
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot import jsonlog
-    from bot.web import create_app
+    from bot.core import jsonlog
+    from bot.web.app import create_app
 
     settings = get_settings()
     settings.check_web_ready()
     jsonlog.configure(settings.log_level)
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, access_log=False, log_config=None
+        create_app(settings, router.subscriptions()),
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_config=None,
     )
     return 0
 
@@ -30,13 +40,13 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot import jsonlog
-    from bot.worker_process import run_workers
+    from bot.core import jsonlog
+    from bot.workers import run_workers
 
     settings = get_settings()
     settings.check_worker_ready()
     jsonlog.configure(settings.log_level)
-    asyncio.run(run_workers(settings))
+    asyncio.run(run_workers(settings, router))
     return 0
 
 
@@ -55,7 +65,7 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 def _scripted_model(args: argparse.Namespace) -> int:
-    from bot.scripted_model import ScriptError, serve
+    from bot.dev.scripted_model import ScriptError, serve
 
     try:
         serve(Path(args.script), host=args.host, port=args.port)
@@ -66,11 +76,11 @@ def _scripted_model(args: argparse.Namespace) -> int:
 
 
 def _run_local(args: argparse.Namespace) -> int:
-    from bot import jsonlog
-    from bot.docker_sandbox import DockerSandboxes
-    from bot.llm import llm_from_settings
-    from bot.run_local import main_run_local
-    from bot.run_worker import run_deps_from
+    from bot.agent.llm import llm_from_settings
+    from bot.core import jsonlog
+    from bot.run.local import main_run_local
+    from bot.run.worker import run_deps_from
+    from bot.sandbox.docker_backend import DockerSandboxes
 
     settings = get_settings()
     jsonlog.configure("WARNING")
@@ -82,7 +92,7 @@ def _run_local(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     import os
 
-    from bot.demo import DemoOptions, run_demo
+    from bot.dev.demo import DemoOptions, run_demo
 
     options = DemoOptions(
         data_dir=Path(args.data_dir).resolve(),
@@ -101,7 +111,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from bot.app_setup import SetupOptions, run_setup
+    from bot.github.setup import SetupOptions, run_setup
 
     options = SetupOptions(
         webhook_url=args.webhook_url,
@@ -113,6 +123,7 @@ def _setup(args: argparse.Namespace) -> int:
         key_file=Path(args.key_file) if args.key_file else None,
         port=args.port,
         force=args.force,
+        events=tuple(sorted(router.events())),
     )
     return run_setup(options, open_browser=not args.no_browser, timeout_s=args.timeout)
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot import commands, jobs
-from bot.commands import Command
-from bot.context import HandlerContext
-from bot.events import Event, Ignore
-from bot.github import GitHubClient, Repo
-from bot.permissions import may_steer
-from bot.replies import comment_once, deny
-from bot.routing import Router
-from bot.start_run import RunRequest, request_run
-from bot.templates import render
+from bot.core import jobs
+from bot.core.events import Event, Ignore
+from bot.core.routing import Router
+from bot.core.templates import render
+from bot.delivery import commands
+from bot.delivery.commands import Command
+from bot.delivery.context import HandlerContext
+from bot.delivery.permissions import may_steer
+from bot.delivery.replies import comment_once, deny
+from bot.delivery.start_run import RunRequest, request_run
+from bot.github.api import GitHubClient, Repo
 
 router = Router()
 log = logging.getLogger("pilot.handlers.issue_comment")

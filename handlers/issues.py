@@ -7,12 +7,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.context import HandlerContext
-from bot.events import Event, Ignore
-from bot.github import Repo
-from bot.routing import Router
-from bot.start_run import RunRequest, request_run
-from bot.wake import wake_run
+from bot.core.events import Event, Ignore
+from bot.core.routing import Router
+from bot.delivery.context import HandlerContext
+from bot.delivery.start_run import RunRequest, request_run
+from bot.delivery.wake import wake_run
+from bot.github.api import Repo
 
 router = Router()
 log = logging.getLogger("pilot.handlers.issues")

@@ -6,12 +6,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.context import HandlerContext
-from bot.events import Event, Ignore
-from bot.github import Repo
-from bot.permissions import may_steer
-from bot.routing import Router
-from bot.wake import issue_of_branch, wake_run
+from bot.core.branches import issue_of_branch
+from bot.core.events import Event, Ignore
+from bot.core.routing import Router
+from bot.delivery.context import HandlerContext
+from bot.delivery.permissions import may_steer
+from bot.delivery.wake import wake_run
+from bot.github.api import Repo
 
 router = Router()
 log = logging.getLogger("pilot.handlers.pull_request")

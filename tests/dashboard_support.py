@@ -9,8 +9,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from bot.run_feed import RedisRunFeed, RunSummary
-from bot.settings import Settings
+from bot.core.feed import RedisRunFeed, RunSummary
+from bot.core.settings import Settings
 
 TOKEN = "dashboard-test-token-5d1c9e"
 RUN_ID = "alice__hello__issue-3"

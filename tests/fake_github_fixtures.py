@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from githubkit.cache import MemCacheStrategy
 
-from bot.github import GitHubKitApp
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.github.backend import GitHubKitApp
 from tests.fake_github import FakeGitHub
 from tests.keys import app_private_key_pem
 

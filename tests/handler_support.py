@@ -9,14 +9,15 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot import jobs
-from bot.context import HandlerContext
-from bot.coordination import RedisCoordination
-from bot.github import GitHubKitApp
-from bot.routing import Router
-from bot.run_signals import RedisRunSignals
-from bot.settings import Settings
-from bot.worker import process_delivery
+from bot.core import jobs
+from bot.core.coordination import RedisCoordination
+from bot.core.routing import Router
+from bot.core.settings import Settings
+from bot.core.signals import RedisRunSignals
+from bot.delivery.context import HandlerContext
+from bot.delivery.worker import process_delivery
+from bot.github.backend import GitHubKitApp
+from handlers import router as default_router
 from tests.fake_github import load_payload
 
 
@@ -38,8 +39,6 @@ def worker_ctx(
     settings: Settings, github: GitHubKitApp, redis: aioredis.Redis, router: Router | None = None
 ) -> dict[str, Any]:
     if router is None:
-        from handlers import router as default_router
-
         router = default_router
     queue = RecordingQueue(redis)
     return {

@@ -12,12 +12,12 @@ from typing import Any
 import docker
 import pytest
 
-from bot.llm import OpenAICompatibleLLM, RetryPolicy
-from bot.run_host import IssueRef, PullRef, RunTarget
-from bot.run_report import StatusReport
-from bot.run_state import RunState
-from bot.sandbox import Sandbox, Sandboxes, SandboxSession, SandboxSpec
-from bot.scripted_model import ScriptedModel
+from bot.agent.llm import OpenAICompatibleLLM, RetryPolicy
+from bot.dev.scripted_model import ScriptedModel
+from bot.run.host import IssueRef, PullRef, RunTarget
+from bot.run.report import StatusReport
+from bot.run.state import RunState
+from bot.sandbox.api import Sandbox, Sandboxes, SandboxSession, SandboxSpec
 from tests.services import setting, unavailable
 from tests.stack_support import docker_client
 

@@ -16,7 +16,7 @@ import docker
 import httpx
 import pytest
 
-from bot.scripted_model import ScriptedModel
+from bot.dev.scripted_model import ScriptedModel
 from tests.ghsim_support import ROOT, GhsimProcess, free_port, wait_until
 from tests.services import setting, unavailable
 

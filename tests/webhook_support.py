@@ -12,9 +12,12 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from bot.signature import sign
+from bot.web.signature import sign
+from handlers import router
 
 FIXTURES = Path(__file__).parent / "fixtures" / "webhooks"
+# What the web app is given in `issue-pilot serve`: the composed router's subscriptions.
+SUBSCRIPTIONS = router.subscriptions()
 
 
 @dataclass(frozen=True)

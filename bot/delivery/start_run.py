@@ -1,0 +1,88 @@
+"""Asking for a run, shared by the label and `/pilot run`: authorize, acknowledge, enqueue."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.core import jobs
+from bot.delivery.context import HandlerContext
+from bot.delivery.permissions import may_steer
+from bot.delivery.replies import deny
+from bot.github.api import GitHubClient, Repo
+from bot.github.status_comment import find_status_comment, render_status
+
+log = logging.getLogger("pilot.start_run")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    repo: Repo
+    number: int
+    requested_by: str
+    installation_id: int | None
+
+
+async def request_run(ctx: HandlerContext, request: RunRequest, delivery_id: str) -> bool:
+    """True when a run was queued (or already was); False when the sender may not start one."""
+    gh = await ctx.github.client(request.repo, request.installation_id)
+    role = await gh.permission(request.repo, request.requested_by)
+    if not may_steer(role):
+        log.info(
+            "run refused",
+            extra={"delivery_id": delivery_id, "user": request.requested_by, "role": role},
+        )
+        await deny(
+            ctx,
+            gh,
+            request.repo,
+            request.number,
+            request.requested_by,
+            delivery_id,
+            "start",
+        )
+        return False
+    await gh.react_to_issue(request.repo, request.number, "eyes")
+    # The label and `/pilot run` may arrive together: one of them makes the status comment.
+    async with ctx.coordination.lock(f"issue:{request.repo.full_name}#{request.number}"):
+        queued = await _enqueue_with_status(ctx, gh, request, delivery_id)
+    log.info(
+        "run requested",
+        extra={
+            "delivery_id": delivery_id,
+            "repo": request.repo.full_name,
+            "issue": request.number,
+            "new_job": queued,
+        },
+    )
+    return True
+
+
+async def _enqueue_with_status(
+    ctx: HandlerContext, gh: GitHubClient, request: RunRequest, delivery_id: str
+) -> bool:
+    status = find_status_comment(
+        await gh.issue_comments(request.repo, request.number), await ctx.github.bot_login()
+    )
+    queued = await ctx.jobs.enqueue(
+        jobs.START_RUN,
+        jobs.run_job_id(request.repo.full_name, request.number),
+        jobs.RUN_QUEUE,
+        repo=request.repo.full_name,
+        issue_number=request.number,
+        requested_by=request.requested_by,
+        installation_id=request.installation_id,
+        delivery_id=delivery_id,
+    )
+    # A second label event while a run is queued changes nothing; a retried delivery whose
+    # first try enqueued but crashed before commenting still gets its status comment.
+    if queued or status is None:
+        body = render_status(
+            f"Queued, asked by @{request.requested_by}.",
+            {"phase": "queued", "requested_by": request.requested_by, "issue": request.number},
+        )
+        if status is None:
+            await gh.create_comment(request.repo, request.number, body)
+        else:
+            await gh.update_comment(request.repo, status.id, body)
+    return queued

@@ -1,0 +1,181 @@
+"""Where a run lives: its issue, its status comment, its pull request (GitHub, or a local repo)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.github.api import GitHubApp, GitHubClient, Repo
+from bot.github.status_comment import defang, find_status_comment, parse_state, render_status
+from bot.run.report import StatusReport
+from bot.run.state import RunState
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    number: int
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    key: str  # names the repository's mirror in the workspace cache
+    remote_url: str
+    base_branch: str
+    issue: IssueRef
+    web_url: str = ""  # the repository's page, for links; empty for a local checkout
+
+
+@dataclass(frozen=True)
+class PullRef:
+    number: int
+    url: str
+
+
+class RunHost(Protocol):
+    async def target(self) -> RunTarget: ...
+
+    async def load_state(self) -> RunState | None: ...
+
+    async def save_state(self, state: RunState, report: StatusReport) -> None:
+        """Writes the state durably, with what people read beside it."""
+        ...
+
+    async def post_once(self, key: str, body: str, number: int | None = None) -> None:
+        """A comment on the issue (or on `number`, its pull request), once per `key` however
+        often the run gets here."""
+        ...
+
+    async def remove_label(self, name: str) -> None: ...
+
+    # What CI and reviewers said; a local run has neither.
+    async def app_slug(self) -> str: ...
+
+    async def check_runs(self, sha: str) -> list[Any]: ...
+
+    async def commit_statuses(self, sha: str) -> list[Any]: ...
+
+    async def failed_job_logs(self, sha: str) -> list[Any]: ...
+
+    async def mark_ready(self, number: int) -> None: ...
+
+    async def review(self, number: int, review_id: int) -> Any: ...
+
+    async def review_comments(self, number: int, review_id: int) -> list[Any]: ...
+
+    async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None: ...
+
+    async def read_config(self, ref: str) -> str | None: ...
+
+    async def git_token(self) -> str | None: ...
+
+    async def author(self) -> tuple[str, str]: ...
+
+    async def open_pull(self, branch: str, base: str, title: str, body: str) -> PullRef:
+        """The branch's pull request, opened as a draft when it has none."""
+        ...
+
+    async def update_pull(self, number: int, body: str) -> None: ...
+
+
+CONFIG_PATH = ".github/pilot.yml"
+
+
+class GitHubRunHost:
+    """A run on GitHub (or ghsim) as the App's installation."""
+
+    def __init__(self, app: GitHubApp, gh: GitHubClient, repo: Repo, issue: int) -> None:
+        self._app = app
+        self._gh = gh
+        self._repo = repo
+        self._issue = issue
+        self._status_id: int | None = None
+        self._target: RunTarget | None = None
+
+    async def target(self) -> RunTarget:
+        if self._target is None:
+            info = await self._gh.repository(self._repo)
+            issue = await self._gh.issue(self._repo, self._issue)
+            self._target = RunTarget(
+                key=self._repo.full_name,
+                remote_url=info.clone_url,
+                base_branch=info.default_branch,
+                issue=IssueRef(issue.number, issue.title, issue.body or ""),
+                web_url=info.html_url,
+            )
+        return self._target
+
+    async def load_state(self) -> RunState | None:
+        comments = await self._gh.issue_comments(self._repo, self._issue)
+        status = find_status_comment(comments, await self._app.bot_login())
+        if status is None:
+            return None
+        self._status_id = status.id
+        data = parse_state(status.body)
+        return RunState.from_dict(data) if data is not None else None
+
+    async def save_state(self, state: RunState, report: StatusReport) -> None:
+        body = render_status(report.headline, state.to_dict(), report.checklist, report.facts)
+        if self._status_id is None:
+            await self.load_state()
+        if self._status_id is None:
+            comment = await self._gh.create_comment(self._repo, self._issue, body)
+            self._status_id = comment.id
+        else:
+            await self._gh.update_comment(self._repo, self._status_id, body)
+
+    async def post_once(self, key: str, body: str, number: int | None = None) -> None:
+        where = number or self._issue
+        marker = f"<!-- pilot:note {key} -->"
+        login = await self._app.bot_login()
+        comments = await self._gh.issue_comments(self._repo, where)
+        if any(c.author == login and marker in c.body for c in comments):
+            return
+        await self._gh.create_comment(self._repo, where, f"{defang(body)}\n{marker}\n")
+
+    async def remove_label(self, name: str) -> None:
+        await self._gh.remove_label(self._repo, self._issue, name)
+
+    async def app_slug(self) -> str:
+        return (await self._app.bot_login()).removesuffix("[bot]")
+
+    async def check_runs(self, sha: str) -> list[Any]:
+        return list(await self._gh.check_runs(self._repo, sha))
+
+    async def commit_statuses(self, sha: str) -> list[Any]:
+        return list(await self._gh.commit_statuses(self._repo, sha))
+
+    async def failed_job_logs(self, sha: str) -> list[Any]:
+        return list(await self._gh.failed_job_logs(self._repo, sha))
+
+    async def mark_ready(self, number: int) -> None:
+        await self._gh.mark_ready_for_review(self._repo, number)
+
+    async def review(self, number: int, review_id: int) -> Any:
+        return await self._gh.review(self._repo, number, review_id)
+
+    async def review_comments(self, number: int, review_id: int) -> list[Any]:
+        return list(await self._gh.review_comments(self._repo, number, review_id))
+
+    async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None:
+        await self._gh.reply_to_review_comment(self._repo, number, comment_id, body)
+
+    async def read_config(self, ref: str) -> str | None:
+        return await self._gh.file_text(self._repo, CONFIG_PATH, ref)
+
+    async def git_token(self) -> str | None:
+        return await self._gh.push_token(self._repo)
+
+    async def author(self) -> tuple[str, str]:
+        return await self._app.bot_identity()
+
+    async def open_pull(self, branch: str, base: str, title: str, body: str) -> PullRef:
+        existing = await self._gh.find_pull(self._repo, branch)
+        if existing is not None:
+            return PullRef(existing.number, existing.html_url)
+        created = await self._gh.create_pull(self._repo, branch, base, title, body, draft=True)
+        return PullRef(created.number, created.html_url)
+
+    async def update_pull(self, number: int, body: str) -> None:
+        await self._gh.update_pull(self._repo, number, body=body)

@@ -1,0 +1,107 @@
+"""What people read about a run: the status comment's text and the PR body (pure)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from bot.agent.requirements import NodeStatus, RequirementTree
+from bot.core.inert import neutralise
+from bot.core.templates import render
+from bot.run.state import Phase, RunState
+
+_HEADLINES = {
+    Phase.QUEUED: "Queued.",
+    Phase.PLAN: "Planning: turning the issue into a requirement tree.",
+    Phase.WAIT_APPROVAL: "The plan below waits for approval (`{prefix} approve`).",
+    Phase.SETUP: "Setting up the workspace.",
+    Phase.EXECUTE: "Working on the requirements below.",
+    Phase.CHECK: "Running the repository's test command in the sandbox.",
+    Phase.PULL_REQUEST: "Opening the pull request.",
+    Phase.AWAIT_CI: "Draft pull request opened; waiting for the repository's CI.",
+    Phase.ASKED: "Waiting for an answer from a person (see the question below).",
+    Phase.STOPPED: "Stopped.",
+    Phase.FAILED: "Stopped on an error.",
+    Phase.READY: "Done: the pull request is ready for review.",
+    Phase.MERGED: "The pull request was merged.",
+    Phase.CLOSED: "The pull request was closed without merging.",
+}
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    headline: str
+    checklist: str
+    facts: tuple[str, ...]
+
+
+def tree_of(state: RunState) -> RequirementTree | None:
+    return RequirementTree.from_state(state.tree) if state.tree is not None else None
+
+
+def status_report(
+    state: RunState,
+    prefix: str,
+    token_limit: int | None,
+    now: float | None = None,
+    ci_max: int | None = None,
+    headline: str | None = None,
+) -> StatusReport:
+    explicit = headline
+    headline = _HEADLINES[state.phase].format(prefix=prefix)
+    if state.phase is Phase.EXECUTE and state.tree is not None:
+        current = [n for n in state.tree if n.get("status") == NodeStatus.IN_PROGRESS]
+        if current:
+            headline = f"Working on **{current[0]['id']}**."
+    if state.phase is Phase.FAILED and state.error:
+        headline = f"Stopped on an error: {neutralise(state.error)}"
+    if state.phase is Phase.ASKED and state.parked:
+        node = neutralise(str(state.parked.get("node")))
+        headline = f"Waiting for an answer from a person about **{node}**."
+    if explicit is not None:
+        headline = explicit
+    tree = tree_of(state)
+    facts: list[str] = [f"Asked by @{state.requested_by}."]
+    if state.pr_url:
+        facts.append(f"Pull request: {state.pr_url}")
+    elif state.branch:
+        facts.append(f"Branch: `{state.branch}`")
+    if state.prompt_tokens or state.completion_tokens:
+        used = state.prompt_tokens + state.completion_tokens
+        limit = f" of {token_limit:,}" if token_limit else ""
+        facts.append(f"Tokens: {used:,}{limit}; agent steps: {state.steps}")
+    if state.ci_attempt and ci_max:
+        facts.append(f"CI attempt {state.ci_attempt} of {ci_max}")
+    if state.check is not None:
+        verdict = "passed" if state.check.passed else "failed"
+        facts.append(f"Local check `{state.check.command}`: {verdict}")
+    if state.phase not in (
+        Phase.QUEUED,
+        Phase.AWAIT_CI,
+        Phase.READY,
+        Phase.STOPPED,
+        Phase.MERGED,
+        Phase.CLOSED,
+    ):
+        elapsed = int((now if now is not None else time.time()) - state.started_at)
+        facts.append(f"Elapsed: {elapsed} s")
+    return StatusReport(headline, tree.render_checklist() if tree else "", tuple(facts))
+
+
+def pull_request_title(issue_title: str) -> str:
+    return f"{issue_title.strip()[:200] or 'Pilot work'}"
+
+
+def pull_request_body(state: RunState, summary: str, token_limit: int | None) -> str:
+    tree = tree_of(state)
+    return render(
+        "pull_request/body.md.j2",
+        summary=summary,
+        checklist=tree.render_checklist() if tree else "",
+        check=state.check,
+        tokens=state.prompt_tokens + state.completion_tokens,
+        token_limit=token_limit,
+        steps=state.steps,
+        issue=state.issue,
+        requested_by=state.requested_by,
+    )

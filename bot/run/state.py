@@ -1,0 +1,151 @@
+"""A run's durable state: what the status comment's hidden block holds, and how it reads."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bot.agent.llm import Usage
+from bot.core.branches import is_run_branch
+from bot.core.text import cut
+from bot.sandbox.api import CommandResult
+
+STATE_VERSION = 1
+
+
+class Phase(StrEnum):
+    QUEUED = "queued"
+    PLAN = "plan"
+    WAIT_APPROVAL = "wait_approval"
+    SETUP = "setup"
+    EXECUTE = "execute"
+    CHECK = "check"
+    PULL_REQUEST = "pull_request"
+    AWAIT_CI = "await_ci"
+    ASKED = "asked"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    READY = "ready"
+    MERGED = "merged"
+    CLOSED = "closed"
+
+
+# A start_run job that finds one of these has nothing left to do: only a person (or CI, with
+# the next issue's loop) moves the run on.
+RESTING_PHASES = frozenset(
+    {
+        Phase.WAIT_APPROVAL,
+        Phase.AWAIT_CI,
+        Phase.ASKED,
+        Phase.STOPPED,
+        Phase.FAILED,
+        Phase.READY,
+        Phase.MERGED,
+        Phase.CLOSED,
+    }
+)
+
+# Phases a run never leaves by itself or by a command; only a new run starts over.
+FINAL_PHASES = frozenset({Phase.MERGED, Phase.CLOSED})
+
+
+@dataclass
+class LocalCheck:
+    command: str
+    exit_code: int | None
+    timed_out: bool
+    output_tail: str
+
+    @classmethod
+    def of(cls, command: str, result: CommandResult) -> LocalCheck:
+        return cls(command, result.exit_code, result.timed_out, cut(result.output, 3000))
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+@dataclass
+class RunState:
+    issue: int
+    requested_by: str
+    phase: Phase = Phase.QUEUED
+    started_at: float = field(default_factory=time.time)
+    branch: str | None = None
+    base_branch: str | None = None
+    tree: list[dict[str, Any]] | None = None
+    approved: bool = False
+    pr_number: int | None = None
+    pr_url: str | None = None
+    head_sha: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    steps: int = 0
+    check: LocalCheck | None = None
+    question: str | None = None
+    error: str | None = None
+    attempt: int = 1
+    # Why the run waits for a person: "execute" (a node), "ci" (the fix budget is spent),
+    # "review"; with the node or review it concerns.
+    parked: dict[str, Any] | None = None
+    answers: dict[str, list[str]] = field(default_factory=dict)
+    token_base: int = 0  # tokens used before the last `retry`, outside the fresh budget
+    ci_sha: str | None = None
+    ci_pushed_at: float | None = None
+    ci_attempt: int = 0
+    ci_extra: int = 0  # attempts people granted beyond the budget with `continue`
+    ci_history: list[dict[str, Any]] = field(default_factory=list)
+    best_sha: str | None = None
+    handled: list[str] = field(default_factory=list)
+    outcome: str | None = None
+    # A follow-up the agent was on (a CI fix, a review, an answer) when the worker stopped.
+    working: dict[str, Any] | None = None
+    iterations: int = 0  # the highest follow-up number so far: every `ci-<n>` node is new
+
+    @property
+    def numbers(self) -> list[int]:
+        """Where people talk to the run: its issue and, once there is one, its PR."""
+        return [self.issue, *([self.pr_number] if self.pr_number else [])]
+
+    @property
+    def usage(self) -> Usage:
+        return Usage(self.prompt_tokens, self.completion_tokens)
+
+    def add_usage(self, usage: Usage) -> None:
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+
+    @property
+    def budget_tokens_used(self) -> int:
+        return self.prompt_tokens + self.completion_tokens - self.token_base
+
+    def mark_handled(self, key: str) -> None:
+        """Remembers an event the run acted on; the last 50 are enough to refuse repeats."""
+        self.handled = [*self.handled[-49:], key]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["phase"] = self.phase.value
+        data["v"] = STATE_VERSION
+        return {k: v for k, v in data.items() if v is not None and v != [] and v != {}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunState:
+        """Reads what any earlier writer left, the queued stub of `request_run` included."""
+        known = {f for f in cls.__dataclass_fields__ if f in data}
+        values = {k: data[k] for k in known}
+        values["phase"] = Phase(values.get("phase", Phase.QUEUED))
+        check = values.get("check")
+        values["check"] = LocalCheck(**check) if isinstance(check, dict) else None
+        branch, issue = values.get("branch"), values.get("issue")
+        if branch is not None and not is_run_branch(str(branch), int(issue or 0)):
+            # People with write can edit the status comment; the bot pushes only to the
+            # branch its own name gives the issue, never to one a state block names.
+            values["branch"] = None
+        return cls(**values)
+
+
+def run_dir_name(repo_full_name: str, issue: int) -> str:
+    return f"{repo_full_name.replace('/', '__')}__issue-{issue}"
