@@ -23,7 +23,7 @@ from bot.dev.scripted_model import ScriptedModel, load_script
 from tests.services import ROOT, setting
 from tests.stack_support import leftovers
 
-SCRIPT = ROOT / "bot" / "demo_script.yaml"
+SCRIPT = ROOT / "bot" / "dev" / "demo_script.yaml"
 RUN_ID = "alice__textkit__issue-1"
 
 

@@ -42,13 +42,13 @@ def test_permissions_are_the_minimum() -> None:
 
 
 def _github_calls() -> set[str]:
-    """The githubkit REST namespaces bot/github.py calls (`gh.rest.<namespace>.<op>`)."""
-    tree = ast.parse((ROOT / "bot" / "github.py").read_text())
+    """The githubkit REST namespaces the github room calls (`gh.rest.<namespace>.<op>`)."""
     found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
-            if node.value.attr == "rest" and node.attr != "paginate":
-                found.add(node.attr)
+    for module in sorted((ROOT / "bot" / "github").glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
+                if node.value.attr == "rest" and node.attr != "paginate":
+                    found.add(node.attr)
     return found
 
 
