@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ghsim.identity import APP_EVENTS, APP_PERMISSIONS
+from ghsim.app_views import KIND, AppView
 from ghsim.serialize import Serializer
-from ghsim.sim import Sim, now_iso
+from ghsim.sim import Sim
+from ghsim.state import now_iso
 from ghsim.store import Doc
 
-KIND = "registered_app"
 CODE_KIND = "manifest_code"
 CODE_LIFETIME = timedelta(hours=1)
 LEVELS = ("read", "write", "admin")
@@ -30,65 +29,6 @@ MAX_NAME = 34  # GitHub's limit on an App's name
 
 class ManifestError(ValueError):
     """The manifest cannot register an App; the message says why, as GitHub's form would."""
-
-
-@dataclass(frozen=True)
-class AppView:
-    """What auth and the /app routes need of any App, built-in or registered."""
-
-    app_id: int
-    slug: str
-    installation_id: int
-    permissions: dict[str, str]
-    events: list[str]
-    public_key_pem: str
-    webhook_secret: str
-    hook_url: str | None
-    builtin: bool
-
-    @property
-    def bot_login(self) -> str:
-        return f"{self.slug}[bot]"
-
-
-def builtin(sim: Sim) -> AppView:
-    ident = sim.identity
-    return AppView(
-        ident.app_id,
-        ident.slug,
-        ident.installation_id,
-        dict(APP_PERMISSIONS),
-        list(APP_EVENTS),
-        ident.public_key_pem,
-        ident.webhook_secret,
-        sim.config.webhook_url,
-        True,
-    )
-
-
-def _view(doc: Doc) -> AppView:
-    return AppView(
-        int(doc["app_id"]),
-        str(doc["slug"]),
-        int(doc["installation_id"]),
-        dict(doc["permissions"]),
-        list(doc["events"]),
-        str(doc["public_key_pem"]),
-        str(doc["webhook_secret"]),
-        doc.get("hook_url") if doc.get("hook_active", True) else None,
-        False,
-    )
-
-
-def by_app_id(sim: Sim, app_id: int) -> AppView | None:
-    if app_id == sim.identity.app_id:
-        return builtin(sim)
-    doc = sim.store.first(KIND, app_id=app_id)
-    return None if doc is None else _view(doc)
-
-
-def registered(sim: Sim) -> list[AppView]:
-    return [_view(doc) for doc in sim.store.query(KIND)]
 
 
 def slugify(name: str) -> str:

@@ -19,8 +19,10 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 
+from ghsim.app_views import by_app_id
 from ghsim.errors import GitHubError
 from ghsim.identity import APP_PERMISSIONS
+from ghsim.roles import ROLE_OF_PERMISSION, at_least
 from ghsim.sim import Sim, SimDep
 from ghsim.store import Doc
 
@@ -28,16 +30,6 @@ PERSON_PREFIX = "ghp_sim_"
 INSTALLATION_PREFIX = "ghs_"
 TOKEN_LIFETIME = timedelta(hours=1)
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
-
-# Roles, weakest first, and GitHub's collaborator permissions with the role each one is.
-ROLES = ["read", "triage", "write", "maintain", "admin"]
-ROLE_OF_PERMISSION = {
-    "pull": "read",
-    "triage": "triage",
-    "push": "write",
-    "maintain": "maintain",
-    "admin": "admin",
-}
 
 CallerKind = Literal["anonymous", "user", "app", "installation"]
 
@@ -116,12 +108,10 @@ def verify_app_jwt(sim: Sim, token: str) -> int:
     """The id of the App whose key signed ``token``; 401 otherwise."""
     import jwt  # with cryptography, a tenth of a second of start-up that only App JWTs need
 
-    from ghsim import app_registry  # imports the serializers, which import this module
-
     undecodable = GitHubError(401, "A JSON web token could not be decoded")
     try:
         issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
-        app = app_registry.by_app_id(sim, int(str(issuer)))
+        app = by_app_id(sim, int(str(issuer)))
     except (jwt.PyJWTError, TypeError, ValueError) as exc:
         raise undecodable from exc
     if app is None:
@@ -224,16 +214,6 @@ async def require_app(caller: CallerDep) -> Caller:
 
 
 # permissions ------------------------------------------------------------------------------
-def at_least(role: str, minimum: str) -> bool:
-    """``role`` may also be ``"none"`` (an installation token kept off a private repo)."""
-    return role != "none" and ROLES.index(role) >= ROLES.index(minimum)
-
-
-def permission_flags(role: str) -> dict[str, bool]:
-    """GitHub's ``permissions`` object for a role: each collaborator permission it includes."""
-    return {permission: at_least(role, needed) for permission, needed in ROLE_OF_PERMISSION.items()}
-
-
 def role_of(sim: Sim, repo: Doc, user: Doc | None) -> str:
     """admin, maintain, write, triage, read (anyone, repos are public) for a person."""
     if user is None:
@@ -259,7 +239,7 @@ def caller_role(sim: Sim, repo: Doc, caller: Caller) -> str:
 
 
 def has_role(sim: Sim, repo: Doc, caller: Caller, minimum: str) -> bool:
-    """Whether the caller has at least ``minimum`` (one of :data:`ROLES`) on the repo."""
+    """Whether the caller has at least ``minimum`` (one of ``roles.ROLES``) on the repo."""
     return at_least(caller_role(sim, repo, caller), minimum)
 
 
@@ -273,7 +253,7 @@ def refusal(caller: Caller, minimum: str) -> str:
 
 
 def require_role(sim: Sim, repo: Doc, caller: Caller, minimum: str) -> None:
-    """403 unless the caller has at least ``minimum`` (one of :data:`ROLES`) on the repo."""
+    """403 unless the caller has at least ``minimum`` (one of ``roles.ROLES``) on the repo."""
     if not has_role(sim, repo, caller, minimum):
         raise GitHubError(403, refusal(caller, minimum))
 

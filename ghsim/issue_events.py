@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from ghsim.serialize_pulls import PullSerializer
-from ghsim.sim import Sim, now_iso
+from ghsim.sim import Sim
+from ghsim.state import now_iso
 from ghsim.store import Doc
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ghsim.serialize_pulls import PullSerializer
-from ghsim.sim import Sim, now_iso
+from ghsim.sim import Sim
+from ghsim.state import now_iso
 from ghsim.store import Doc
 
 

@@ -20,7 +20,8 @@ from ghsim.git_refs import (
 )
 from ghsim.pull_sync import synchronize_pulls
 from ghsim.serialize import Serializer
-from ghsim.sim import Sim, noreply_email, now_iso
+from ghsim.sim import Sim
+from ghsim.state import noreply_email, now_iso
 from ghsim.store import Doc
 
 log = logging.getLogger("ghsim.push")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ghsim.auth import permission_flags
 from ghsim.identity import APP_EVENTS, APP_PERMISSIONS
-from ghsim.sim import Sim, node_id
+from ghsim.roles import permission_flags
+from ghsim.state import SimState, node_id
 from ghsim.store import Doc
 
 REACTIONS = ["+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes"]
@@ -20,7 +20,7 @@ EPOCH = "2024-01-01T00:00:00Z"
 
 
 class Serializer:
-    def __init__(self, sim: Sim) -> None:
+    def __init__(self, sim: SimState) -> None:
         self.sim = sim
         self.api = sim.config.api_url
         self.web = sim.config.base_url
@@ -97,7 +97,7 @@ class Serializer:
 
     # repositories -------------------------------------------------------------------------
     def repository(self, repo: Doc, rest: bool = False, role: str = "admin") -> dict[str, Any]:
-        """``role`` (the caller's, see ``auth.ROLES``) fills the REST ``permissions``."""
+        """``role`` (the caller's, see ``roles.ROLES``) fills the REST ``permissions``."""
         full = repo["full_name"]
         url = f"{self.api}/repos/{full}"
         html = f"{self.web}/{full}"

@@ -18,13 +18,13 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ghsim.app_views import AppView, builtin, registered
+from ghsim.serialize import Serializer
+from ghsim.state import SimState
 from ghsim.store import Doc
 
 if TYPE_CHECKING:
     import httpx
-
-    from ghsim.app_registry import AppView
-    from ghsim.sim import Sim
 
 log = logging.getLogger("ghsim.webhooks")
 HOOK_ID = 1
@@ -41,7 +41,7 @@ def sign(secret: str, body: bytes) -> tuple[str, str]:
 
 
 class Webhooks:
-    def __init__(self, sim: Sim) -> None:
+    def __init__(self, sim: SimState) -> None:
         self._sim = sim
         self._order_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -70,8 +70,6 @@ class Webhooks:
         Thread-safe. ``sender`` is the acting user document (default: the App's bot user).
         Returns the stored delivery.
         """
-        from ghsim.serialize import Serializer
-
         ser = Serializer(self._sim)
         full = dict(payload)
         repo = None
@@ -157,9 +155,7 @@ class Webhooks:
     def _registered(self) -> dict[int, AppView]:
         apps = self._apps
         if apps is None:
-            from ghsim import app_registry
-
-            apps = self._apps = {a.app_id: a for a in app_registry.registered(self._sim)}
+            apps = self._apps = {a.app_id: a for a in registered(self._sim)}
         return apps
 
     def _subscribed_apps(self, event: str) -> list[AppView]:
@@ -167,11 +163,9 @@ class Webhooks:
 
     def _target(self, delivery: Doc) -> tuple[str | None, str, int]:
         """Where a delivery goes: hook URL, secret and App id (the built-in App's if unset)."""
-        from ghsim import app_registry
-
         app_id = delivery.get("app_id")
         if app_id is None:
-            app = app_registry.builtin(self._sim)
+            app = builtin(self._sim)
         elif (found := self._registered().get(int(app_id))) is not None:
             app = found
         else:
@@ -267,7 +261,7 @@ class Webhooks:
 
     async def _attempt(self, delivery: Doc) -> bool:
         """Post once and record it; True when no retry should follow."""
-        import httpx
+        import httpx  # for its errors; loaded by _http already, kept out of start-up
 
         url = self.url(delivery)
         assert url

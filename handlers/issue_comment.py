@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.core import jobs
 from bot.core.events import Event, Ignore
@@ -13,12 +14,21 @@ from bot.delivery import commands
 from bot.delivery.commands import Command
 from bot.delivery.context import HandlerContext
 from bot.delivery.permissions import may_steer
-from bot.delivery.replies import comment_once, deny
+from bot.delivery.replies import ReplyClient, comment_once, deny
 from bot.delivery.start_run import RunRequest, request_run
-from bot.github.api import GitHubClient, Repo
+from bot.github.api import Reaction, Repo
 
 router = Router()
 log = logging.getLogger("pilot.handlers.issue_comment")
+
+
+class CommentClient(ReplyClient, Protocol):
+    """The GitHub calls of a comment's handling: the sender's role, the eyes on the comment;
+    and the replies it posts."""
+
+    async def permission(self, repo: Repo, login: str) -> str: ...
+
+    async def react_to_comment(self, repo: Repo, comment_id: int, content: Reaction) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -102,14 +112,14 @@ async def on_comment_created(event: Event, ctx: HandlerContext) -> None:
             decision.repo, decision.number, decision.sender, decision.installation_id
         )
         if await request_run(ctx, request, event.delivery_id):
-            gh = await ctx.github.client(decision.repo, decision.installation_id)
+            gh: CommentClient = await ctx.github.client(decision.repo, decision.installation_id)
             await gh.react_to_comment(decision.repo, decision.comment_id, "eyes")
         return
     await steer(ctx, decision, event.delivery_id)
 
 
 async def steer(ctx: HandlerContext, decision: Steer, delivery_id: str) -> None:
-    gh = await ctx.github.client(decision.repo, decision.installation_id)
+    gh: CommentClient = await ctx.github.client(decision.repo, decision.installation_id)
     role = await gh.permission(decision.repo, decision.sender)
     if not may_steer(role):
         await deny(ctx, gh, decision.repo, decision.number, decision.sender, delivery_id, "steer")
@@ -144,7 +154,7 @@ async def answer(ctx: HandlerContext, decision: Answer, delivery_id: str) -> Non
     if not await ctx.signals.is_waiting(decision.repo.full_name, decision.number):
         log.debug("ignored", extra={"delivery_id": delivery_id, "reason": "no run waits here"})
         return
-    gh = await ctx.github.client(decision.repo, decision.installation_id)
+    gh: CommentClient = await ctx.github.client(decision.repo, decision.installation_id)
     role = await gh.permission(decision.repo, decision.sender)
     if not may_steer(role):
         await deny(ctx, gh, decision.repo, decision.number, decision.sender, delivery_id, "steer")
@@ -154,7 +164,7 @@ async def answer(ctx: HandlerContext, decision: Answer, delivery_id: str) -> Non
 
 async def queue_command(
     ctx: HandlerContext,
-    gh: GitHubClient,
+    gh: CommentClient,
     decision: Steer | Answer,
     command: Command,
     delivery_id: str,

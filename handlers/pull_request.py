@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core.branches import issue_of_branch
 from bot.core.events import Event, Ignore
@@ -19,6 +19,12 @@ log = logging.getLogger("pilot.handlers.pull_request")
 
 # An approval asks nothing of the run; people merge when they are content.
 REVIEW_STATES = frozenset({"changes_requested", "commented"})
+
+
+class ReviewClient(Protocol):
+    """The GitHub call of a review's handling: whether the reviewer may steer."""
+
+    async def permission(self, repo: Repo, login: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,7 @@ async def on_review_submitted(event: Event, ctx: HandlerContext) -> None:
     if isinstance(decision, Ignore):
         log.debug("ignored", extra={"delivery_id": event.delivery_id, "reason": decision.reason})
         return
-    gh = await ctx.github.client(decision.repo, decision.installation_id)
+    gh: ReviewClient = await ctx.github.client(decision.repo, decision.installation_id)
     role = await gh.permission(decision.repo, decision.reviewer)
     if not may_steer(role):
         # Reviews are not commands: anyone may review, only some people steer the bot.

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot.core.templates import render
 from bot.delivery.context import HandlerContext
-from bot.github.api import GitHubClient, Repo
+from bot.github.api import Comment, Repo
+
+
+class ReplyClient(Protocol):
+    """The GitHub calls a reply makes: read an issue's comments, post one."""
+
+    async def issue_comments(self, repo: Repo, number: int) -> list[Comment]: ...
+
+    async def create_comment(self, repo: Repo, number: int, body: str) -> Comment: ...
 
 
 async def comment_once(
-    gh: GitHubClient, repo: Repo, number: int, delivery_id: str, body: str
+    gh: ReplyClient, repo: Repo, number: int, delivery_id: str, body: str
 ) -> None:
     marker = f"<!-- pilot:reply {delivery_id} -->"
     if any(marker in c.body for c in await gh.issue_comments(repo, number)):
@@ -23,7 +33,7 @@ DENIAL_INTERVAL_S = 3600
 
 async def deny(
     ctx: HandlerContext,
-    gh: GitHubClient,
+    gh: ReplyClient,
     repo: Repo,
     number: int,
     user: str,

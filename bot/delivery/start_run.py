@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.core import jobs
 from bot.delivery.context import HandlerContext
 from bot.delivery.permissions import may_steer
-from bot.delivery.replies import deny
-from bot.github.api import GitHubClient, Repo
+from bot.delivery.replies import ReplyClient, deny
+from bot.github.api import Reaction, Repo
 from bot.github.status_comment import find_status_comment, render_status
 
 log = logging.getLogger("pilot.start_run")
+
+
+class StartRunClient(ReplyClient, Protocol):
+    """The GitHub calls of asking for a run: the sender's role, the eyes on the issue, the
+    status comment found, made or updated; and a refusal's reply."""
+
+    async def permission(self, repo: Repo, login: str) -> str: ...
+
+    async def react_to_issue(self, repo: Repo, number: int, content: Reaction) -> None: ...
+
+    async def update_comment(self, repo: Repo, comment_id: int, body: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -25,7 +37,7 @@ class RunRequest:
 
 async def request_run(ctx: HandlerContext, request: RunRequest, delivery_id: str) -> bool:
     """True when a run was queued (or already was); False when the sender may not start one."""
-    gh = await ctx.github.client(request.repo, request.installation_id)
+    gh: StartRunClient = await ctx.github.client(request.repo, request.installation_id)
     role = await gh.permission(request.repo, request.requested_by)
     if not may_steer(role):
         log.info(
@@ -59,7 +71,7 @@ async def request_run(ctx: HandlerContext, request: RunRequest, delivery_id: str
 
 
 async def _enqueue_with_status(
-    ctx: HandlerContext, gh: GitHubClient, request: RunRequest, delivery_id: str
+    ctx: HandlerContext, gh: StartRunClient, request: RunRequest, delivery_id: str
 ) -> bool:
     status = find_status_comment(
         await gh.issue_comments(request.repo, request.number), await ctx.github.bot_login()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-# The least each REST and GraphQL call in bot/github/backend.py needs, and git over HTTPS.
+# The least each REST and GraphQL call of the backend (bot/github/*_calls.py) needs, and git
+# over HTTPS.
 PERMISSIONS: dict[str, str] = {
     # comments on issues (create, update, read), reactions, removing the trigger label
     "issues": "write",

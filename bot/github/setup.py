@@ -19,6 +19,7 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
+from githubkit import GitHub
 
 from bot.core.settings import SettingsError
 from bot.core.templates import page_environment
@@ -102,8 +103,6 @@ def refuse_overwrite(options: SetupOptions) -> None:
 
 def convert(api_url: str, code: str) -> dict[str, Any]:
     """The App GitHub registered, with its secrets (the code is good once, for an hour)."""
-    from githubkit import GitHub
-
     with GitHub(base_url=api_url, auto_retry=False) as gh:
         app = gh.rest.apps.create_from_manifest(code).parsed_data
     return cast(dict[str, Any], app.model_dump(mode="json"))

@@ -21,10 +21,10 @@ from prometheus_client.metrics_core import (
 )
 from redis.asyncio import Redis
 
+from bot.core.bearer import bearer_matches
 from bot.core.settings import Settings
 from bot.metrics.counters import MetricsSnapshot, read_snapshot
 from bot.metrics.delivery_counts import DeliveryCounts
-from bot.web.bearer import bearer_matches
 
 log = logging.getLogger("pilot.metrics")
 

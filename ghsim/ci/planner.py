@@ -16,7 +16,8 @@ from ghsim.ci.records import (
 )
 from ghsim.ci.workflow import Job, Workflow, WorkflowError, parse_workflow
 from ghsim.git_refs import ZERO_SHA, Commit, list_dir, read_commit, read_file
-from ghsim.sim import Sim, now_iso
+from ghsim.sim import Sim
+from ghsim.state import now_iso
 from ghsim.store import Doc
 
 log = logging.getLogger("ghsim.ci")

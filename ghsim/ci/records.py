@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ghsim.sim import now_iso
+from ghsim.state import now_iso
 from ghsim.store import Doc, Store
 
 ACTIONS_APP = "github-actions"

@@ -67,7 +67,7 @@ class JobContainer:
     """One job's container; `remove()` is safe to call any number of times."""
 
     def __init__(self, config: SandboxConfig, job_id: int) -> None:
-        import docker.errors
+        import docker.errors  # the SDK loads on first use, not at start-up (see _docker_client)
 
         self.job_id = job_id
         # Job ids restart at 1 in every data dir: the instance label keeps removal to ours.
@@ -97,7 +97,7 @@ class JobContainer:
         )
 
     def put_checkout(self, archive: bytes) -> None:
-        import docker.errors
+        import docker.errors  # the SDK loads on first use, not at start-up (see _docker_client)
 
         try:
             self._container.put_archive(WORKSPACE, owned_by_sandbox_user(archive))
@@ -162,7 +162,7 @@ class JobContainer:
                 return
 
     def _kill(self) -> None:
-        import docker.errors
+        import docker.errors  # the SDK loads on first use, not at start-up (see _docker_client)
 
         try:
             self._container.kill()
@@ -179,7 +179,7 @@ class JobContainer:
 
 def remove_containers(client: docker.DockerClient, labels: dict[str, str]) -> int:
     """Force-remove every container carrying all these labels; returns how many went."""
-    import docker.errors
+    import docker.errors  # the SDK loads on first use, not at start-up (see _docker_client)
 
     filters: dict[str, str | list[str] | bool] = {"label": [f"{k}={v}" for k, v in labels.items()]}
     removed = 0

@@ -24,7 +24,8 @@ from ghsim.ci.records import latest_jobs, refresh_suite, run_conclusion
 from ghsim.ci.sandbox import SandboxConfig, remove_instance_containers
 from ghsim.ci.workflow import Job
 from ghsim.git_refs import archive
-from ghsim.sim import Sim, now_iso
+from ghsim.sim import Sim
+from ghsim.state import now_iso
 from ghsim.store import Doc
 
 log = logging.getLogger("ghsim.ci")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel
 
 from ghsim import app_registry
-from ghsim.app_registry import AppView
+from ghsim.app_views import AppView, by_app_id
 from ghsim.auth import (
     AppDep,
     Caller,
@@ -54,7 +54,7 @@ def emit_installation_created_once(sim: Sim) -> None:
 
 def _calling_app(sim: Sim, caller: Caller) -> AppView:
     """The App whose JWT this is (built-in, or registered from a manifest)."""
-    app = None if caller.app_id is None else app_registry.by_app_id(sim, caller.app_id)
+    app = None if caller.app_id is None else by_app_id(sim, caller.app_id)
     if app is None:
         raise GitHubError(401, "A JSON web token could not be decoded")
     return app

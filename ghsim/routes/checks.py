@@ -15,7 +15,8 @@ from ghsim.errors import GitHubError
 from ghsim.git_refs import read_commit
 from ghsim.paging import paginate_counted
 from ghsim.routes.commit_ref import branch_at, commit_sha
-from ghsim.sim import Sim, SimDep, now_iso
+from ghsim.sim import Sim, SimDep
+from ghsim.state import now_iso
 from ghsim.store import Doc
 
 router = APIRouter()

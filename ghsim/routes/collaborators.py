@@ -7,11 +7,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel
 
-from ghsim.auth import ActorDep, CallerDep, permission_flags, require_role, role_of
+from ghsim.auth import ActorDep, CallerDep, require_role, role_of
 from ghsim.errors import GitHubError, not_found
 from ghsim.paging import paginate
+from ghsim.roles import permission_flags
 from ghsim.serialize import Serializer
-from ghsim.sim import Sim, SimDep, now_iso
+from ghsim.sim import Sim, SimDep
+from ghsim.state import now_iso
 from ghsim.store import Doc
 
 router = APIRouter()

@@ -11,7 +11,8 @@ from ghsim.auth import ActorDep, CallerDep, comment_to_change
 from ghsim.errors import limit_body, validation_failed
 from ghsim.paging import paginate, paginate_query
 from ghsim.serialize_issues import IssueSerializer
-from ghsim.sim import Sim, SimDep, now_iso
+from ghsim.sim import Sim, SimDep
+from ghsim.state import now_iso
 from ghsim.store import Doc
 
 router = APIRouter()

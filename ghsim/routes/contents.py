@@ -12,7 +12,8 @@ from ghsim.auth import CallerDep
 from ghsim.errors import GitHubError, not_found
 from ghsim.git_refs import EMPTY_TREE, read_commit, resolve_commit
 from ghsim.serialize_pulls import PullSerializer
-from ghsim.sim import Sim, SimDep, node_id
+from ghsim.sim import Sim, SimDep
+from ghsim.state import node_id
 from ghsim.store import Doc
 
 router = APIRouter()

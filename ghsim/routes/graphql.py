@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from ghsim import issue_events
 from ghsim.auth import CallerDep, has_role
 from ghsim.errors import GitHubError
-from ghsim.sim import SimDep, now_iso, parse_node_id
+from ghsim.sim import SimDep
+from ghsim.state import now_iso, parse_node_id
 
 router = APIRouter()
 _MUTATIONS = {

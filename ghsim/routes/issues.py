@@ -12,7 +12,8 @@ from ghsim.auth import ActorDep, Caller, CallerDep, has_role
 from ghsim.errors import GitHubError, label_names, limit_body, validation_failed
 from ghsim.paging import paginate
 from ghsim.serialize_issues import IssueSerializer
-from ghsim.sim import Sim, SimDep, now_iso
+from ghsim.sim import Sim, SimDep
+from ghsim.state import now_iso
 from ghsim.store import Doc
 
 router = APIRouter()

@@ -13,7 +13,8 @@ from ghsim.auth import ActorDep, Caller, CallerDep, require_role
 from ghsim.errors import GitHubError, not_found
 from ghsim.git_refs import is_ancestor, list_refs, resolve_commit
 from ghsim.push_events import after_push
-from ghsim.sim import Sim, SimDep, noreply_email, now_iso
+from ghsim.sim import Sim, SimDep
+from ghsim.state import noreply_email, now_iso
 from ghsim.store import Doc
 
 router = APIRouter()

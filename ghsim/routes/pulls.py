@@ -15,7 +15,8 @@ from ghsim.paging import paginate
 from ghsim.routes.contents import commit_json
 from ghsim.routes.issues import IssueUpdate, update_issue_fields
 from ghsim.serialize_pulls import PullSerializer
-from ghsim.sim import Sim, SimDep, now_iso
+from ghsim.sim import Sim, SimDep
+from ghsim.state import now_iso
 from ghsim.store import Doc
 
 router = APIRouter()

@@ -12,7 +12,8 @@ from ghsim.auth import ActorDep, Caller, CallerDep
 from ghsim.errors import GitHubError, not_found
 from ghsim.paging import paginate_query
 from ghsim.serialize import Serializer
-from ghsim.sim import Sim, SimDep, now_iso
+from ghsim.sim import Sim, SimDep
+from ghsim.state import now_iso
 
 router = APIRouter()
 Content = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]

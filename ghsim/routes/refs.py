@@ -15,7 +15,8 @@ from ghsim.git_refs import branches, is_ancestor, list_refs, resolve_commit
 from ghsim.paging import paginate
 from ghsim.push_events import after_push
 from ghsim.routes.contents import commit_json
-from ghsim.sim import Sim, SimDep, node_id
+from ghsim.sim import Sim, SimDep
+from ghsim.state import node_id
 from ghsim.store import Doc
 
 router = APIRouter()

@@ -12,7 +12,8 @@ from ghsim import gitrepo
 from ghsim.auth import ActorDep, CallerDep, caller_role
 from ghsim.errors import GitHubError, not_found
 from ghsim.serialize import Serializer
-from ghsim.sim import Sim, SimDep, noreply_email, now_iso
+from ghsim.sim import Sim, SimDep
+from ghsim.state import noreply_email, now_iso
 from ghsim.store import Doc
 
 router = APIRouter()

@@ -12,9 +12,11 @@ from ghsim.auth import ActorDep, Caller, CallerDep, comment_to_change
 from ghsim.errors import GitHubError, limit_body, not_found
 from ghsim.paging import paginate_query
 from ghsim.review_diff import locate
+from ghsim.review_events import announce_comment, announce_review, new_review
 from ghsim.routes.pulls import pull_range
 from ghsim.serialize_pulls import PullSerializer
-from ghsim.sim import Sim, SimDep, now_iso
+from ghsim.sim import Sim, SimDep
+from ghsim.state import now_iso
 from ghsim.store import Doc
 
 router = APIRouter()
@@ -123,29 +125,10 @@ def _by_position(patch: str, position: int) -> tuple[str, int] | None:
     return "\n".join(lines[start : position + 1]), position
 
 
-def announce_comment(sim: Sim, comment: Doc, action: str, sender: Doc, **extra: Any) -> None:
-    ser = PullSerializer(sim)
-    pull = sim.store.get("pull", comment["pull_id"])
-    assert pull is not None
-    sim.webhooks.emit(
-        "pull_request_review_comment",
-        {
-            "action": action,
-            "comment": ser.review_comment(comment),
-            "pull_request": ser.pull_request(pull, "review_comment"),
-            **extra,
-        },
-        sim.repo(comment["repo_id"])["full_name"],
-        sender,
-    )
-
-
 def _single_comment(
     sim: Sim, owner: str, repo: str, number: int, caller: Caller, spec: ReviewCommentCreate
 ) -> dict[str, Any]:
     """A comment outside a review: GitHub wraps it in a one-comment COMMENTED review."""
-    from ghsim.routes.reviews import announce_review, new_review
-
     found = sim.repo_or_404(owner, repo)
     pull = sim.pull_or_404(found, number)
     assert caller.user is not None

@@ -10,14 +10,10 @@ from pydantic import AfterValidator, BaseModel
 from ghsim.auth import ActorDep, CallerDep
 from ghsim.errors import GitHubError, limit_body, not_found
 from ghsim.paging import paginate_query
-from ghsim.routes.review_comments import (
-    ReviewCommentCreate,
-    announce_comment,
-    new_review_comment,
-)
+from ghsim.review_events import announce_comment, announce_review, new_review
+from ghsim.routes.review_comments import ReviewCommentCreate, new_review_comment
 from ghsim.serialize_pulls import PullSerializer
-from ghsim.sim import Sim, SimDep, now_iso
-from ghsim.store import Doc
+from ghsim.sim import SimDep
 
 router = APIRouter()
 _STATE_OF_EVENT = {
@@ -46,40 +42,6 @@ class ReviewCreate(BaseModel):
     body: _OptionalBody = None
     event: Literal["APPROVE", "REQUEST_CHANGES", "COMMENT"] | None = None
     comments: list[InlineComment] = []
-
-
-def new_review(
-    sim: Sim, repo: Doc, pull: Doc, user: Doc, state: str, body: str, commit_id: str
-) -> Doc:
-    return sim.store.insert(
-        "review",
-        {
-            "repo_id": repo["id"],
-            "pull_id": pull["id"],
-            "pull_number": pull["number"],
-            "user_id": user["id"],
-            "state": state,
-            "body": body,
-            "commit_id": commit_id,
-            "submitted_at": None if state == "PENDING" else now_iso(),
-        },
-    )
-
-
-def announce_review(sim: Sim, review: Doc, sender: Doc) -> None:
-    ser = PullSerializer(sim)
-    pull = sim.store.get("pull", review["pull_id"])
-    assert pull is not None
-    sim.webhooks.emit(
-        "pull_request_review",
-        {
-            "action": "submitted",
-            "review": ser.review(review),
-            "pull_request": ser.pull_request(pull, "simple"),
-        },
-        sim.repo(review["repo_id"])["full_name"],
-        sender,
-    )
 
 
 @router.post("/repos/{owner}/{repo}/pulls/{number}/reviews")

@@ -15,7 +15,8 @@ from ghsim.paging import paginate
 from ghsim.routes.commit_ref import commit_sha
 from ghsim.routes.refs import short_branch
 from ghsim.serialize import Serializer
-from ghsim.sim import Sim, SimDep, now_iso
+from ghsim.sim import Sim, SimDep
+from ghsim.state import now_iso
 from ghsim.store import Doc
 
 router = APIRouter()

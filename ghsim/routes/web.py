@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from functools import cache
 from html import escape
@@ -13,6 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from ghsim import gitrepo
+from ghsim.ci import checks_for
 from ghsim.errors import not_found
 from ghsim.git_refs import branches
 from ghsim.routes.pulls import pull_range
@@ -135,16 +135,8 @@ def _timeline(sim: Sim, issue: Doc, pull: Doc | None) -> list[dict[str, Any]]:
 
 
 def _checks(sim: Sim, repo: Doc, sha: str) -> list[dict[str, Any]]:
-    """Check runs of a commit, from the CI package when it offers ``checks_for``."""
-    try:
-        ci = importlib.import_module("ghsim.ci")
-    except ModuleNotFoundError:
-        ci = None
-    checks_for = getattr(ci, "checks_for", None)
-    if callable(checks_for):
-        rows = list(checks_for(sim, repo, sha))
-    else:
-        rows = sim.store.query("check_run", repo_id=repo["id"], head_sha=sha)
+    """Check runs of a commit, as the CI package lists them."""
+    rows = checks_for(sim, repo, sha)
     return [
         {
             "name": r.get("name"),

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.github.workspace import Checkout, PushRejected, UnsafePatch, Workspace, WorkspaceError
+from bot.github.checkout import Checkout, PushRejected, UnsafePatch
+from bot.github.git import WorkspaceError
+from bot.github.workspace import Workspace
 from tests.ghsim_support import Ghsim, push_files, unique
 
 BOT = ("Issue Pilot", "pilot@example.com")

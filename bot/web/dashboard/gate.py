@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.web.bearer import bearer_matches
+from bot.core.bearer import bearer_matches
 
 PREFIX = "/dashboard"
 STATIC_PREFIX = PREFIX + "/static/"

@@ -1,0 +1,266 @@
+"""One run's clone: the tree read out for the sandbox, an untrusted patch applied to an index and
+committed with `commit-tree` and trailers, pushed without force."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+
+from bot.github.git import GIT_TIMEOUT_S, Git, WorkspaceError, redact
+
+_TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+
+
+class PushRejected(WorkspaceError):
+    """The remote branch moved on (someone else pushed); we never force over their commits."""
+
+
+class UnsafePatch(WorkspaceError):
+    """The patch touches a path outside the tree or inside .git."""
+
+
+def check_patch_path(path: str) -> None:
+    """Refuse anything git would write outside the tree or into a .git directory."""
+    pure = PurePosixPath(path)
+    parts = pure.parts
+    bad = (
+        not path
+        or "\\" in path
+        or "\0" in path
+        or pure.is_absolute()
+        or any(part in ("..", ".") for part in parts)
+        or any(part.rstrip(". ").lower() == ".git" for part in parts)
+    )
+    if bad:
+        raise UnsafePatch(f"patch touches a path outside the tree: {path!r}")
+
+
+def _numstat_paths(numstat_z: bytes) -> list[str]:
+    """Paths from `git apply --numstat -z`: `added\\tdeleted\\tpath\\0`, or for a rename or copy
+    `added\\tdeleted\\t\\0old\\0new\\0`."""
+    fields = numstat_z.decode("utf-8", "surrogateescape").split("\0")
+    paths: list[str] = []
+    i = 0
+    while i < len(fields):
+        record = fields[i]
+        i += 1
+        if not record:
+            continue
+        path = record.split("\t", 2)[-1]
+        if path:
+            paths.append(path)
+        else:
+            paths.extend(fields[i : i + 2])
+            i += 2
+    return paths
+
+
+def format_message(message: str, trailers: Sequence[tuple[str, str]]) -> str:
+    """The commit message with `Key: value` trailers as its last paragraph."""
+    body = message.strip()
+    if not body:
+        raise ValueError("a commit needs a message")
+    lines = []
+    for key, value in trailers:
+        if not _TRAILER_KEY.match(key) or "\n" in value or "\r" in value:
+            raise ValueError(f"not a valid trailer: {key!r}: {value!r}")
+        lines.append(f"{key}: {value.strip()}")
+    return body + ("\n\n" + "\n".join(lines) if lines else "") + "\n"
+
+
+class Checkout:
+    """One run's clone: a bare repository over the mirror's objects, its own index, one branch."""
+
+    def __init__(
+        self,
+        *,
+        git: Git,
+        path: Path,
+        remote_url: str,
+        branch: str,
+        base_branch: str,
+        base_sha: str,
+        base_tip: str,
+        resumed: bool,
+    ) -> None:
+        self.git = git
+        self.path = path
+        self.remote_url = remote_url
+        self.branch = branch
+        self.base_branch = base_branch
+        self.base_sha = base_sha  # where this run started
+        self.base_tip = base_tip  # the base branch's tip when the run started
+        self.resumed = resumed  # the work branch already existed on the remote
+        self.head_sha = base_sha
+        self._index_env = {"GIT_INDEX_FILE": str(path / "pilot-index")}
+        self._index_at: str | None = None
+
+    def tree_tar(self) -> bytes:
+        """The files at head as a tar, without .git."""
+        _, out, _ = self.git.run_sync("archive", "--format=tar", self.head_sha, git_dir=self.path)
+        return out
+
+    def tree_pack(self) -> bytes:
+        """A self-contained pack of the head commit, its tree and its blobs, without history
+        (for `Sandboxes.session`); deltas are reused from the mirror where their base is in."""
+        _, objects, _ = self.git.run_sync(
+            "rev-list", "--objects", "--no-walk", self.head_sha, git_dir=self.path
+        )
+        # No delta search (--window=0): it would cost more than it saves on the local socket.
+        argv = ["git", f"--git-dir={self.path}", "pack-objects", "--stdout", "-q", "--window=0"]
+        argv.append("--delta-base-offset")
+        self.git.runs += 1
+        result = subprocess.run(
+            argv, input=objects, capture_output=True, env=self.git.env(), cwd=self.git.home,
+            timeout=GIT_TIMEOUT_S,
+        )  # fmt: skip
+        if result.returncode != 0:
+            stderr = result.stderr.decode(errors="replace")
+            raise WorkspaceError(f"git failed with exit code {result.returncode}", argv, stderr)
+        return result.stdout
+
+    def paths(self) -> list[str]:
+        """Every file path at head (for the repository map), without reading the files."""
+        _, out, _ = self.git.run_sync(
+            "ls-tree", "-r", "-z", "--name-only", self.head_sha, git_dir=self.path
+        )
+        return [p for p in out.decode("utf-8", "replace").split("\0") if p]
+
+    def file_at_head(self, path: str) -> bytes | None:
+        code, out, _ = self.git.run_sync(
+            "cat-file", "blob", f"{self.head_sha}:{path.lstrip('/')}", git_dir=self.path,
+            check=False,
+        )  # fmt: skip
+        return out if code == 0 else None
+
+    async def commit_patch(
+        self,
+        patch: bytes,
+        message: str,
+        trailers: list[tuple[str, str]],
+        author: tuple[str, str],
+    ) -> str | None:
+        """Apply a `git diff --cached --binary` patch to head and commit it on the branch;
+        None when it changes nothing. The patch is untrusted: it only ever reaches an index,
+        never a working tree, and paths outside the tree are refused before and after."""
+        if not patch.strip():
+            return None
+        code, numstat, stderr = await self.git.run(
+            "apply", "--numstat", "-z", git_dir=self.path, stdin=patch, check=False
+        )
+        if code != 0:
+            raise WorkspaceError("the patch does not parse", ["git", "apply", "--numstat"], stderr)
+        for path in _numstat_paths(numstat):
+            check_patch_path(path)
+        try:
+            tree = await self._apply_to_index(patch)
+        except WorkspaceError:
+            self._index_at = None  # the index may be part-way; rebuild it next time
+            raise
+        sha = await self._commit_tree(tree, message, trailers, author)
+        if sha is not None:
+            self._index_at = sha
+        return sha
+
+    async def restore(
+        self, sha: str, message: str, trailers: list[tuple[str, str]], author: tuple[str, str]
+    ) -> str | None:
+        """A commit on head whose files are those of `sha` (an earlier commit of the branch):
+        going back without rewriting history. None when head already has those files."""
+        _, tree, _ = await self.git.run("rev-parse", f"{sha}^{{tree}}", git_dir=self.path)
+        return await self._commit_tree(tree.decode().strip(), message, trailers, author)
+
+    async def _commit_tree(
+        self, tree: str, message: str, trailers: list[tuple[str, str]], author: tuple[str, str]
+    ) -> str | None:
+        _, head_tree, _ = await self.git.run(
+            "rev-parse", f"{self.head_sha}^{{tree}}", git_dir=self.path
+        )
+        if tree == head_tree.decode().strip():
+            return None
+        name, email = author
+        identity = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+        # commit-tree, not commit: no hooks, no message clean-up that would eat `#12` lines.
+        _, out, _ = await self.git.run(
+            "commit-tree", tree, "-p", self.head_sha, "-F", "-",
+            git_dir=self.path, stdin=format_message(message, trailers).encode(), env=identity,
+        )  # fmt: skip
+        sha = out.decode().strip()
+        await self.git.run(
+            "update-ref", f"refs/heads/{self.branch}", sha, self.head_sha, git_dir=self.path
+        )
+        self.head_sha = sha
+        return sha
+
+    async def _apply_to_index(self, patch: bytes) -> str:
+        if self._index_at != self.head_sha:
+            await self.git.run("read-tree", self.head_sha, git_dir=self.path, env=self._index_env)
+            self._index_at = self.head_sha
+        self._index_at = None  # until the apply has gone through
+        await self.git.run(
+            "apply", "--cached", "--whitespace=nowarn",
+            git_dir=self.path, stdin=patch, env=self._index_env,
+        )  # fmt: skip
+        _, changed, _ = await self.git.run(
+            "diff-index", "--cached", "--no-renames", "--name-only", "-z", self.head_sha,
+            git_dir=self.path, env=self._index_env,
+        )  # fmt: skip
+        for path in changed.decode("utf-8", "surrogateescape").split("\0"):
+            if path:
+                check_patch_path(path)
+        _, tree, _ = await self.git.run("write-tree", git_dir=self.path, env=self._index_env)
+        self._index_at = self.head_sha
+        return tree.decode().strip()
+
+    async def push(self, token: str | None) -> None:
+        """Push head to the branch without force; `PushRejected` if the remote moved on."""
+        refspec = f"{self.head_sha}:refs/heads/{self.branch}"
+        code, out, stderr = await self.git.run(
+            "push", "--porcelain", "--no-verify", self.remote_url, refspec,
+            git_dir=self.path, token=token, check=False,
+        )  # fmt: skip
+        if code == 0:
+            return
+        report = redact(out.decode(errors="replace"), token)
+        command = ["git", "push", self.remote_url, refspec]
+        for line in report.splitlines():
+            if line.startswith("!") and "[rejected]" in line:
+                raise PushRejected(
+                    f"the remote branch {self.branch} has commits this run does not have",
+                    command,
+                    f"{report}\n{stderr}",
+                )
+        raise WorkspaceError(
+            f"git push failed with exit code {code}", command, f"{report}\n{stderr}"
+        )
+
+    async def trailers_on_branch(self) -> list[dict[str, str]]:
+        """The trailers of each commit between the base branch and head, oldest first;
+        commits without trailers are left out."""
+        _, out, _ = await self.git.run(
+            "log", "--reverse", "--format=%x1e%(trailers:only,unfold)",
+            f"refs/remotes/origin/{self.base_branch}..{self.head_sha}", "--",
+            git_dir=self.path,
+        )  # fmt: skip
+        found: list[dict[str, str]] = []
+        for record in out.decode(errors="replace").split("\x1e"):
+            trailers: dict[str, str] = {}
+            for line in record.splitlines():
+                key, sep, value = line.partition(":")
+                if sep and key.strip():
+                    trailers[key.strip()] = value.strip()
+            if trailers:
+                found.append(trailers)
+        return found
+
+    def cleanup(self) -> None:
+        """Remove the run clone; safe to call twice."""
+        shutil.rmtree(self.path, ignore_errors=True)

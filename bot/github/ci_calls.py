@@ -1,0 +1,131 @@
+"""CI evidence calls of the installation client: check runs, commit statuses, failed job logs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from githubkit import AppInstallationAuthStrategy, GitHub
+from githubkit.exception import RequestFailed
+from githubkit_schemas.latest.models import Status
+
+from bot.github.api import FAILED_CONCLUSIONS, CheckRunInfo, JobLog, Repo, StatusInfo
+
+# Pages of 100 read at most from one list; a commit with more checks than this is odd.
+MAX_PAGES = 10
+
+
+def _latest_statuses(statuses: list[Status]) -> list[StatusInfo]:
+    """One per context: the newest (highest id) wins, as GitHub's combined status says."""
+    latest: dict[str, Status] = {}
+    for s in statuses:
+        if s.context not in latest or s.id > latest[s.context].id:
+            latest[s.context] = s
+    return [
+        StatusInfo(
+            context=s.context,
+            state=s.state,
+            description=s.description or "",
+            target_url=s.target_url or "",
+            creator=s.creator.login if s.creator else "",
+        )
+        for s in sorted(latest.values(), key=lambda s: s.id)
+    ]
+
+
+class CiCalls:
+    """Mixed into `InstallationClient`, which provides `gh`."""
+
+    gh: GitHub[AppInstallationAuthStrategy]
+
+    async def check_runs(self, repo: Repo, sha: str) -> list[CheckRunInfo]:
+        # Read as JSON, not models: GitHub adds conclusions (stale, startup_failure) that
+        # githubkit's models reject.
+        runs: list[CheckRunInfo] = []
+        for page in range(1, MAX_PAGES + 1):
+            resp = await self.gh.rest.checks.async_list_for_ref(
+                repo.owner, repo.name, sha, filter_="latest", per_page=100, page=page
+            )
+            data = resp.json()
+            for run in data["check_runs"]:
+                app = run.get("app")
+                output = run["output"]
+                runs.append(
+                    CheckRunInfo(
+                        id=run["id"],
+                        name=run["name"],
+                        status=run["status"],
+                        conclusion=run.get("conclusion"),
+                        app_slug=(app.get("slug") or "") if app else "",
+                        title=output.get("title") or "",
+                        summary=output.get("summary") or "",
+                        text=output.get("text") or "",
+                        html_url=run.get("html_url") or "",
+                    )
+                )
+            if len(data["check_runs"]) < 100 or len(runs) >= data["total_count"]:
+                break
+        return runs
+
+    async def commit_statuses(self, repo: Repo, sha: str) -> list[StatusInfo]:
+        # The combined status endpoint names no creator; the full list (newest first) does,
+        # and its newest status per context is what the combined status reports.
+        statuses: list[Status] = []
+        for page in range(1, MAX_PAGES + 1):
+            resp = await self.gh.rest.repos.async_list_commit_statuses_for_ref(
+                repo.owner, repo.name, sha, per_page=100, page=page
+            )
+            statuses.extend(resp.parsed_data)
+            if len(resp.parsed_data) < 100:
+                break
+        return _latest_statuses(statuses)
+
+    async def failed_job_logs(self, repo: Repo, sha: str) -> list[JobLog]:
+        newest: dict[tuple[str, str], tuple[int, str, str | None, str]] = {}
+        for page in range(1, MAX_PAGES + 1):
+            resp = await self.gh.rest.actions.async_list_workflow_runs_for_repo(
+                repo.owner, repo.name, head_sha=sha, per_page=100, page=page
+            )
+            runs = resp.json()["workflow_runs"]
+            # Newest run first: when a workflow ran more than once for the commit (a push
+            # and its pull request), its newest job of each name decides.
+            for run in sorted(runs, key=lambda r: r["id"], reverse=True):
+                for job in await self._jobs(repo, run["id"]):
+                    newest.setdefault((run["path"], job[1]), job)
+            if len(runs) < 100:
+                break
+        failed = sorted(
+            (job_id, name, conclusion)
+            for job_id, name, conclusion, status in newest.values()
+            if status == "completed" and conclusion in FAILED_CONCLUSIONS
+        )
+        logs = await asyncio.gather(*(self._job_log(repo, job_id) for job_id, _, _ in failed))
+        return [
+            JobLog(job_id, name, conclusion, log)
+            for (job_id, name, conclusion), log in zip(failed, logs, strict=True)
+        ]
+
+    async def _jobs(self, repo: Repo, run_id: int) -> list[tuple[int, str, str | None, str]]:
+        """(id, name, conclusion, status) of the latest attempt's jobs of a workflow run."""
+        found: list[tuple[int, str, str | None, str]] = []
+        for page in range(1, MAX_PAGES + 1):
+            resp = await self.gh.rest.actions.async_list_jobs_for_workflow_run(
+                repo.owner, repo.name, run_id, filter_="latest", per_page=100, page=page
+            )
+            jobs = resp.json()["jobs"]
+            found.extend((j["id"], j["name"], j.get("conclusion"), j["status"]) for j in jobs)
+            if len(jobs) < 100:
+                break
+        return found
+
+    async def _job_log(self, repo: Repo, job_id: int) -> str:
+        # A redirect to a short-lived URL, which githubkit follows (httpx drops the token
+        # when the URL is on another host, as GitHub's storage wants).
+        try:
+            resp = await self.gh.rest.actions.async_download_job_logs_for_workflow_run(
+                repo.owner, repo.name, job_id
+            )
+        except RequestFailed as exc:
+            if exc.response.status_code in (404, 410):
+                return ""  # expired or deleted logs
+            raise
+        return resp.content.decode("utf-8", errors="replace")
