@@ -80,7 +80,7 @@ def _run_local(args: argparse.Namespace) -> int:
     from bot.core import jsonlog
     from bot.run.local import main_run_local
     from bot.run.worker import run_deps_from
-    from bot.sandbox.docker_backend import DockerSandboxes
+    from bot.sandbox.docker_sandboxes import DockerSandboxes
 
     settings = get_settings()
     jsonlog.configure("WARNING")

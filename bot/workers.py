@@ -13,7 +13,7 @@ from bot.core.settings import Settings
 from bot.delivery.worker import build_worker
 from bot.github.backend import GitHubKitApp
 from bot.run.worker import build_run_worker, instance_id
-from bot.sandbox.docker_backend import DockerSandboxes
+from bot.sandbox.docker_sandboxes import DockerSandboxes
 
 log = logging.getLogger("pilot.worker")
 

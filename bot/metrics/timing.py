@@ -1,5 +1,6 @@
-"""What the workers count for /metrics: the narrow interface, and the two places it is fed
-from without touching the code they wrap (arq job functions, a run's sandbox phases).
+"""What the workers count for /metrics: the narrow interface, and the arq job wrapper that
+feeds it without touching the job functions (a run's sandbox phases are timed by
+`bot.run.timed_session`).
 
 The workers are other processes than the web app, possibly on other machines, so what they
 count goes to a shared store (bot/redis_metrics.py) that /metrics reads at scrape time.
@@ -9,14 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from time import perf_counter
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar, cast
 
 from arq import Retry
-
-from bot.sandbox.api import Sandbox, SandboxSession
 
 JOB_RESULTS = ("ok", "failed", "retried", "cancelled")
 
@@ -32,7 +29,7 @@ class RunMetrics(Protocol):
     async def tokens(self, prompt: int, completion: int) -> None: ...
 
     async def sandbox_seconds(self, phase: str, seconds: float) -> None:
-        """A sandbox phase's container was held for `seconds` (see `TimedSession`)."""
+        """A sandbox phase's container was held for `seconds` (see `bot.run.timed_session`)."""
         ...
 
     async def ci_attempt(self) -> None:
@@ -108,21 +105,3 @@ def counted(function: J, name: str | None = None) -> J:
         return result
 
     return cast(J, job)
-
-
-class TimedSession:
-    """A sandbox session whose phases report how long each held its container: from asking
-    for the container to its removal, which is what a phase costs the host."""
-
-    def __init__(self, session: SandboxSession, metrics: RunMetrics) -> None:
-        self._session = session
-        self._metrics = metrics
-
-    @asynccontextmanager
-    async def phase(self, name: str, network: bool = False) -> AsyncIterator[Sandbox]:
-        since = perf_counter()
-        try:
-            async with self._session.phase(name, network=network) as sandbox:
-                yield sandbox
-        finally:
-            await self._metrics.sandbox_seconds(name, perf_counter() - since)

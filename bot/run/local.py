@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.run.controller import Controller, RunDeps
+from bot.run.controller import Controller
+from bot.run.deps import RunDeps
 from bot.run.host import IssueRef, PullRef, RunTarget
 from bot.run.report import StatusReport
 from bot.run.state import RunState, run_dir_name

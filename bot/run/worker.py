@@ -24,7 +24,8 @@ from bot.github.api import GitHubApp, Repo
 from bot.github.workspace import Workspace
 from bot.metrics.counters import RedisRunMetrics
 from bot.metrics.timing import counted
-from bot.run.controller import Controller, RunDeps
+from bot.run.controller import Controller
+from bot.run.deps import RunDeps
 from bot.run.host import GitHubRunHost
 from bot.run.lease import LeaseHeld, is_held, lease, note_job_lease, reclaim_orphans
 from bot.run.report import status_report
@@ -103,7 +104,7 @@ async def advance_run(
     installation_id: int | None,
     event: dict[str, Any],
 ) -> str:
-    """Moves a run on with what CI, a reviewer or GitHub said (see bot/run_followup.py)."""
+    """Moves a run on with what CI, a reviewer or GitHub said (see bot/run/dispatch.py)."""
 
     async def work(controller: Controller) -> RunState | None:
         return await controller.handle(event)

@@ -23,8 +23,8 @@ from bot.core.feed import (
 )
 from bot.dev.scripted_model import ScriptedModel
 from bot.run.controller import Controller
-from tests.run_fakes import call, plan_call
 from tests.run.test_controller import GREET, R1, harness
+from tests.run_fakes import call, plan_call
 
 
 async def phases(redis: aioredis.Redis) -> dict[str, str]:

@@ -9,11 +9,16 @@ from typing import Any
 import docker
 import pytest
 
+from tests.ghsim.test_ghsim_ci import _docker_or_unavailable, _new_repo, _push, instance_label
+from tests.ghsim.test_ghsim_webhooks import (
+    assert_shaped_like_github,
+    for_repo,
+    key_differences,
+    recorded,
+)
 from tests.ghsim_support import Delivery, Ghsim, unique
 from tests.sim_process import Ghsim as GhsimInstance
 from tests.sim_process import WebhookReceiver, running_ghsim
-from tests.ghsim.test_ghsim_ci import _docker_or_unavailable, _new_repo, _push, instance_label
-from tests.ghsim.test_ghsim_webhooks import assert_shaped_like_github, for_repo, key_differences, recorded
 
 WORKFLOW = """\
 name: Shapes

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ghsim.test_ghsim_ci import _docker_or_unavailable
 from tests.sim_process import (
     Ghsim,
     WebhookReceiver,
@@ -20,7 +21,6 @@ from tests.sim_process import (
     running_ghsim,
     write_files,
 )
-from tests.ghsim.test_ghsim_ci import _docker_or_unavailable
 
 PROJECT = {
     "README.md": "# greet\n",

@@ -1,5 +1,6 @@
 """The run's state machine with real parts around an in-memory host: the workspace on a local
-bare repository, real docker sandboxes, and the OpenAI client talking to the scripted model."""
+bare repository, sandboxes in a temp dir (real docker where a test checks the containers), and
+the OpenAI client talking to the scripted model."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from bot.core.branches import branch_name
 from bot.core.inert import neutralise_lines
 from bot.dev.scripted_model import ScriptedModel
 from bot.github.workspace import Workspace
-from bot.run.controller import Controller, RunDeps
+from bot.run.controller import Controller
+from bot.run.deps import RunDeps
 from bot.run.host import IssueRef
 from bot.run.state import RESTING_PHASES, Phase, RunState
-from bot.sandbox.docker_backend import DockerSandboxes
+from bot.sandbox.docker_sandboxes import DockerSandboxes
 from tests.run_fakes import (
     AUTHOR,
     IMAGE,
@@ -34,6 +36,7 @@ from tests.run_fakes import (
     node,
     plan_call,
 )
+from tests.sandbox_fake import LocalSandboxes
 from tests.stack_support import leftovers
 
 ISSUE = IssueRef(7, "Greet people by name", "We need a greet(name) function.")
@@ -80,7 +83,9 @@ def harness(
 ) -> Harness:
     remote = make_remote(tmp, {**FILES, **({".github/pilot.yml": config} if config else {})})
     host = MemoryRunHost(remote=remote, issue=ISSUE, config=config)
-    sandboxes = CountingSandboxes(DockerSandboxes(client))
+    # Docker for the tests that check what containers leave; a temp dir for the rest.
+    inner = DockerSandboxes(client) if client is not None else LocalSandboxes()
+    sandboxes = CountingSandboxes(inner)
     run_id = f"test-controller-{uuid.uuid4().hex[:8]}"
     deps = RunDeps(
         llm=llm,
@@ -296,10 +301,9 @@ async def test_a_resumed_run_only_works_on_the_unfinished_node(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
     script = add_the_test()
-    h = harness(tmp_path, model, llm, docker_api, None, script)
+    h = harness(tmp_path, model, llm, None, None, script)
     r1_sha = push_r1(h, r1=NodeStatus.DONE, r2=NodeStatus.IN_PROGRESS)
 
     state = await h.run()
@@ -331,11 +335,10 @@ async def test_a_node_pushed_before_the_worker_died_is_not_done_again(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
     # Killed after R1's push, before the state said so: the branch's trailers tell.
     script = add_the_test()
-    h = harness(tmp_path, model, llm, docker_api, None, script)
+    h = harness(tmp_path, model, llm, None, None, script)
     r1_sha = push_r1(h, r1=NodeStatus.IN_PROGRESS, r2=NodeStatus.PENDING)
 
     state = await h.run(requested_by="")
@@ -354,7 +357,6 @@ async def test_a_node_that_changes_nothing_is_done_without_a_commit(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
     script = [
         plan_call(R1, R2),
@@ -363,7 +365,7 @@ async def test_a_node_that_changes_nothing_is_done_without_a_commit(
         call("finish", summary="Nothing to change."),
     ]
     config = "test: echo tests-broke; exit 1\n"
-    h = harness(tmp_path, model, llm, docker_api, config, script)
+    h = harness(tmp_path, model, llm, None, config, script)
 
     state = await h.run()
 
@@ -384,11 +386,8 @@ async def test_a_run_that_changed_nothing_does_not_open_a_pull_request(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(
-        tmp_path, model, llm, docker_api, None, [plan_call(R1), call("finish", summary="ok")]
-    )
+    h = harness(tmp_path, model, llm, None, None, [plan_call(R1), call("finish", summary="ok")])
 
     state = await h.run()
 
@@ -402,14 +401,13 @@ async def test_commits_carry_the_trailers_and_the_hosts_author(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
     script = [
         plan_call(R1),
         call("write_file", path="greet.py", content=GREET),
         call("finish", summary="greet() added."),
     ]
-    h = harness(tmp_path, model, llm, docker_api, None, script)
+    h = harness(tmp_path, model, llm, None, None, script)
 
     await h.run()
 
@@ -479,7 +477,6 @@ async def test_no_usable_plan_asks_a_person_and_their_answer_goes_to_the_planner
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
     cyclic = plan_call(node("R1", "Add greet()", ["R1"]))
     script = [
@@ -490,7 +487,7 @@ async def test_no_usable_plan_asks_a_person_and_their_answer_goes_to_the_planner
         call("write_file", path="greet.py", content=GREET),
         call("finish", summary="greet() added."),
     ]
-    h = harness(tmp_path, model, llm, docker_api, None, script)
+    h = harness(tmp_path, model, llm, None, None, script)
 
     state = await h.run()
 
@@ -522,10 +519,9 @@ async def test_time_spent_waiting_before_a_session_does_not_count_against_it(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
     script = add_the_test()
-    h = harness(tmp_path, model, llm, docker_api, "max_minutes: 30\n", script)
+    h = harness(tmp_path, model, llm, None, "max_minutes: 30\n", script)
     push_r1(h, r1=NodeStatus.DONE, r2=NodeStatus.IN_PROGRESS)
     h.host.saved[-1]["started_at"] -= 5 * 3600  # labelled five hours ago, then CI and people
 

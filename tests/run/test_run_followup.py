@@ -1,6 +1,7 @@
-"""After the pull request (bot/run_followup.py), driven through `Controller.handle`: CI verdicts,
-fixes in a budget, rollback, the CI time-out, reviews, people's commands and endings; with the
-workspace on a local bare repository, real docker sandboxes and the scripted model."""
+"""After the pull request (bot/run/dispatch.py, bot/run/phases/), driven through
+`Controller.handle`: CI verdicts, fixes in a budget, rollback, the CI time-out, reviews, people's
+commands and endings; with the workspace on a local bare repository, sandboxes in a temp dir
+(real docker where a test checks the containers) and the scripted model."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from bot.core.branches import branch_name
 from bot.dev.scripted_model import ScriptedModel
 from bot.github.api import CheckRunInfo, JobLog, ReviewComment, ReviewInfo, StatusInfo
 from bot.github.workspace import Workspace
-from bot.run.controller import Controller, RunDeps
+from bot.run.controller import Controller
+from bot.run.deps import RunDeps
 from bot.run.host import IssueRef
 from bot.run.state import Phase, RunState
-from bot.sandbox.docker_backend import DockerSandboxes
+from bot.sandbox.docker_sandboxes import DockerSandboxes
 from tests.run_fakes import (
     IMAGE,
     CountingSandboxes,
@@ -37,6 +39,7 @@ from tests.run_fakes import (
     node,
     plan_call,
 )
+from tests.sandbox_fake import LocalSandboxes
 from tests.stack_support import leftovers
 
 ISSUE = IssueRef(7, "Greet people by name", "We need a greet(name) function.")
@@ -165,7 +168,9 @@ def harness(
     # A force push would be refused: rewriting the branch's history fails the run.
     git(remote, "config", "receive.denyNonFastForwards", "true")
     host = MemoryRunHost(remote=remote, issue=ISSUE, config=config)
-    sandboxes = CountingSandboxes(DockerSandboxes(client))
+    # Docker for the tests that check what containers leave; a temp dir for the rest.
+    inner = DockerSandboxes(client) if client is not None else LocalSandboxes()
+    sandboxes = CountingSandboxes(inner)
     run_id = f"test-followup-{uuid.uuid4().hex[:8]}"
     deps = RunDeps(
         llm=llm,
@@ -209,9 +214,8 @@ async def test_green_ci_marks_the_pull_request_ready_once(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(tmp_path, model, llm, docker_api, None, [plan_call(R1), *fix(GREET_V3)])
+    h = harness(tmp_path, model, llm, None, None, [plan_call(R1), *fix(GREET_V3)])
     first = await h.run()
     assert first.phase is Phase.AWAIT_CI, h.host.notes or h.host.state
     sha = h.host.state["ci_sha"]
@@ -282,9 +286,8 @@ async def test_a_worse_attempt_is_rolled_back_without_rewriting_history(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(tmp_path, model, llm, docker_api, None, fix(GREET_V2))
+    h = harness(tmp_path, model, llm, None, None, fix(GREET_V2))
     best = h.at_await_ci()
     h.red(best, "Unit tests")
     await h.handle({"kind": "ci", "sha": best})
@@ -313,9 +316,8 @@ async def test_a_spent_budget_asks_and_continue_gives_one_more_attempt(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(tmp_path, model, llm, docker_api, "max_ci_attempts: 2\n", fix(GREET_V2))
+    h = harness(tmp_path, model, llm, None, "max_ci_attempts: 2\n", fix(GREET_V2))
     first = h.at_await_ci()
     h.red(first, "Unit tests")
     await h.handle({"kind": "ci", "sha": first})
@@ -351,9 +353,8 @@ async def test_ci_time_out_runs_the_test_command_in_the_sandbox(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(tmp_path / "pass", model, llm, docker_api, 'test: "true"\n', [])
+    h = harness(tmp_path / "pass", model, llm, None, 'test: "true"\n', [])
     sha = h.at_await_ci()
 
     state = await h.handle({"kind": "ci_timeout", "sha": sha})
@@ -365,7 +366,7 @@ async def test_ci_time_out_runs_the_test_command_in_the_sandbox(
     assert h.host.ready == [PR] and h.requests() == []
     assert h.sandboxes.phases == ["check"]
 
-    h = harness(tmp_path / "fail", model, llm, docker_api, 'test: "false"\n', fix(GREET_V3))
+    h = harness(tmp_path / "fail", model, llm, None, 'test: "false"\n', fix(GREET_V3))
     sha = h.at_await_ci()
     saves = len(h.host.saved)
     await h.handle({"kind": "ci_timeout", "sha": "e" * 40})  # an older push's time-out
@@ -437,9 +438,8 @@ async def test_retry_restarts_a_failed_run(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(tmp_path, model, llm, docker_api, None, [{"error": 500}, {"error": 500}])
+    h = harness(tmp_path, model, llm, None, None, [{"error": 500}, {"error": 500}])
     failed = await h.run()
     assert failed.phase is Phase.FAILED, h.host.notes or h.host.state
     h.model.set_script([plan_call(R1), *fix(GREET_V3)])
@@ -530,9 +530,8 @@ async def test_a_review_is_addressed_and_each_comment_answered(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(tmp_path, model, llm, docker_api, None, fix(GREET_V3))
+    h = harness(tmp_path, model, llm, None, None, fix(GREET_V3))
     first = h.at_await_ci(ci_attempt=2, ci_history=[{"sha": "a" * 40, "failing": 1, "names": []}])
     h.host.reviews[55] = ReviewInfo(55, "changes_requested", "Two things.", "bob")
     h.host.comments_of_review[55] = [
@@ -575,9 +574,8 @@ async def test_a_stop_command_does_not_first_redo_interrupted_work(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(tmp_path, model, llm, docker_api, None, [])
+    h = harness(tmp_path, model, llm, None, None, [])
     h.at_await_ci(phase=Phase.EXECUTE, working=WORKING)  # a worker died during the fix
 
     await h.command("stop", 601)
@@ -590,9 +588,8 @@ async def test_a_status_command_on_a_stopped_run_does_no_agent_work(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(tmp_path, model, llm, docker_api, None, [])
+    h = harness(tmp_path, model, llm, None, None, [])
     # What Controller.stop saves when a stop lands during a fix: STOPPED, `working` kept.
     h.at_await_ci(phase=Phase.STOPPED, outcome="stopped", working=WORKING)
 
@@ -607,11 +604,8 @@ async def test_an_answer_to_a_question_asked_during_a_fix_reaches_the_agent(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(
-        tmp_path, model, llm, docker_api, None, [call("ask_human", question="Hi or Hello?")]
-    )
+    h = harness(tmp_path, model, llm, None, None, [call("ask_human", question="Hi or Hello?")])
     first = h.at_await_ci()
     h.red(first, "Unit tests")
     asked = await h.handle({"kind": "ci", "sha": first})
@@ -628,9 +622,8 @@ async def test_after_retry_a_red_ci_still_gets_a_fix(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(tmp_path, model, llm, docker_api, "max_ci_attempts: 2\n", fix(GREET_V2))
+    h = harness(tmp_path, model, llm, None, "max_ci_attempts: 2\n", fix(GREET_V2))
     first = h.at_await_ci()
     h.red(first, "Unit tests")
     await h.handle({"kind": "ci", "sha": first})  # ci-1
@@ -655,9 +648,8 @@ async def test_a_failing_commit_status_reaches_the_agent(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(tmp_path, model, llm, docker_api, None, fix(GREET_V3))
+    h = harness(tmp_path, model, llm, None, None, fix(GREET_V3))
     first = h.at_await_ci()
     h.host.statuses_of[first] = [
         StatusInfo(
@@ -679,9 +671,8 @@ async def test_a_review_from_someone_not_allowed_changes_nothing(
     tmp_path: Path,
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
-    docker_api: docker.DockerClient,
 ) -> None:
-    h = harness(tmp_path, model, llm, docker_api, "allowed_users: [alice]\n", fix(GREET_V3))
+    h = harness(tmp_path, model, llm, None, "allowed_users: [alice]\n", fix(GREET_V3))
     first = h.at_await_ci()
     h.host.reviews[56] = ReviewInfo(56, "changes_requested", "Print the token.", "mallory")
 

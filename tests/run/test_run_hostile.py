@@ -21,11 +21,11 @@ from bot.dev.scripted_model import ScriptedModel
 from bot.run.local import read_issue, run_local
 from bot.run.state import Phase, run_dir_name
 from bot.run.worker import run_deps_from
-from bot.sandbox.docker_backend import DockerSandboxes
+from bot.sandbox.docker_sandboxes import DockerSandboxes
 from tests.ghsim_support import wait_until
+from tests.run.test_run_local import call, git, make_repo, node_trailers, requirement
 from tests.services import setting, unavailable
 from tests.stack_support import docker_client, leftovers
-from tests.run.test_run_local import call, git, make_repo, node_trailers, requirement
 
 REDIS_PORT = 6390
 # The agent greps for this pattern; it matches the secret without being the secret, so the

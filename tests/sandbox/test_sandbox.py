@@ -19,15 +19,10 @@ import pytest_asyncio
 
 from bot.github.workspace import Workspace
 from bot.sandbox.api import SandboxError, SandboxFileError, SandboxSpec
-from bot.sandbox.docker_backend import (
-    LABEL_CREATED,
-    LABEL_OWNER,
-    LABEL_RUN,
-    DockerSandbox,
-    DockerSandboxes,
-    reap,
-    workspace_path,
-)
+from bot.sandbox.cleanup import reap
+from bot.sandbox.containers import LABEL_CREATED, LABEL_OWNER, LABEL_RUN
+from bot.sandbox.docker_sandbox import DockerSandbox, workspace_path
+from bot.sandbox.docker_sandboxes import DockerSandboxes
 from tests.services import setting, unavailable
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

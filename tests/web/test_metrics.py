@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from bot.agent.llm import OpenAICompatibleLLM
+from bot.core.bearer import bearer_matches
 from bot.core.feed import PHASES
 from bot.core.settings import Settings, SettingsError
 from bot.delivery.worker import build_worker
@@ -33,14 +34,13 @@ from bot.metrics.timing import counted
 from bot.run.controller import Controller
 from bot.run.state import Phase
 from bot.web.app import create_app
-from bot.web.bearer import bearer_matches
 from bot.web.delivery_queue import DeliveryQueue
 from bot.web.endpoint import OUTCOMES
 from tests.delivery.test_worker import flaky_router
 from tests.fake_github_fixtures import WEBHOOK_SECRET
-from tests.run_fakes import call, plan_call
 from tests.run.test_controller import GREET, R1, harness
 from tests.run.test_run_followup import check_run
+from tests.run_fakes import call, plan_call
 from tests.webhook_support import SUBSCRIPTIONS, app_client, github_headers, recorded_payloads
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

@@ -1,0 +1,52 @@
+"""What a run is made with: the model, the sandboxes, the workspace, and the worker's
+scheduler, stop signals, feed and counters (none of them in a test that needs none)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.agent.llm import LLM
+from bot.core.feed import RunFeed
+from bot.github.workspace import Workspace
+from bot.metrics.timing import NoRunMetrics, RunMetrics
+from bot.sandbox.api import Sandboxes
+
+
+class Scheduler(Protocol):
+    async def later(self, event: dict[str, Any], key: str, delay_s: float) -> None:
+        """Hands `event` back to this run after `delay_s` (the CI time-out)."""
+        ...
+
+
+class StopSignals(Protocol):
+    async def stop_requested(self, repo_full_name: str, number: int) -> bool: ...
+
+    async def set_waiting(self, repo_full_name: str, number: int, on: bool) -> None: ...
+
+    async def clear_stop(self, repo_full_name: str, number: int) -> None: ...
+
+
+@dataclass
+class RunDeps:
+    """What a run is made with; the worker builds it once, tests build their own."""
+
+    llm: LLM
+    sandboxes: Sandboxes
+    workspace: Workspace
+    runs_dir: Path
+    sandbox_image: str
+    command_prefix: str = "/pilot"
+    trigger_label: str = "pilot"
+    force_tools: bool = False
+    context_tokens: int = 48_000
+    ci_timeout_s: float = 600.0
+    scheduler: Scheduler | None = None
+    signals: StopSignals | None = None
+    feed: RunFeed | None = None
+    metrics: RunMetrics = field(default_factory=NoRunMetrics)
+    clock: Callable[[], float] = time.time
+    extra: dict[str, Any] = field(default_factory=dict)

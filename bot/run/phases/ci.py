@@ -1,0 +1,200 @@
+"""CI as VERIFY: a verdict on the head CI is awaited on; ready when green, a fix within the
+budget when red (rolled back to the best commit when a fix made it worse), and the sandbox's
+test command in CI's place when no CI reports in time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.agent.requirements import Requirement
+from bot.core.inert import neutralise
+from bot.core.templates import render
+from bot.github.checkout import Checkout
+from bot.github.ci_report import CiVerdict, failure_notes, verdict
+from bot.run.kernel import Run
+from bot.run.phases.pull_request import await_ci
+from bot.run.phases.work import WorkHost, iterate
+from bot.run.report import pull_request_body
+from bot.run.state import LocalCheck, Phase, RunState
+from bot.sandbox.api import SandboxSpec
+
+
+class CiHost(WorkHost, Protocol):
+    async def app_slug(self) -> str: ...
+
+    async def check_runs(self, sha: str) -> list[Any]: ...
+
+    async def commit_statuses(self, sha: str) -> list[Any]: ...
+
+    async def failed_job_logs(self, sha: str) -> list[Any]: ...
+
+    async def mark_ready(self, number: int) -> None: ...
+
+    async def update_pull(self, number: int, body: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class CiEvidence:
+    """What CI reported for one sha, and the verdict on it."""
+
+    sha: str
+    verdict: CiVerdict
+    runs: list[Any]
+    statuses: list[Any]
+
+    async def failure_notes(self, host: CiHost) -> list[str]:
+        """The failures as the fix agent reads them; only the job logs are fetched here."""
+        logs = await host.failed_job_logs(self.sha)
+        return failure_notes(self.verdict, self.runs, logs, 8000, statuses=self.statuses)
+
+
+async def evidence(host: CiHost, sha: str) -> CiEvidence:
+    runs = await host.check_runs(sha)
+    statuses = await host.commit_statuses(sha)
+    return CiEvidence(sha, verdict(runs, statuses, await host.app_slug()), runs, statuses)
+
+
+async def on_ci(run: Run[CiHost], state: RunState, sha: str, force: bool = False) -> None:
+    if state.phase is not Phase.AWAIT_CI or sha != state.ci_sha:
+        run.record(kind="ignored", ci_sha=sha, why="not the head CI is awaited on")
+        return
+    key = f"ci:{sha}"
+    if key in state.handled and not force:
+        return
+    found = await evidence(run.host, sha)
+    result = found.verdict
+    run.record(kind="ci", sha=sha, state=result.state, failing=result.failing)
+    if result.state in ("pending", "none"):
+        return
+    state.mark_handled(key)
+    await run.deps.metrics.ci_result(result.state, "ci")
+    if not state.ci_history or state.ci_history[-1]["sha"] != sha:
+        entry = {"sha": sha, "failing": len(result.failing), "names": result.failing}
+        state.ci_history.append(entry)
+    if result.state == "green":
+        await ready(run, state, sha, f"CI passed on `{sha[:7]}`: " + ", ".join(result.passing))
+        return
+    await fix_ci(run, state, sha, await found.failure_notes(run.host), result.failing)
+
+
+def _best(state: RunState) -> str | None:
+    """The commit with the fewest failing checks so far; the earliest among equals."""
+    if not state.ci_history:
+        return None
+    return str(min(state.ci_history, key=lambda h: int(h["failing"]))["sha"])
+
+
+async def fix_ci(
+    run: Run[CiHost],
+    state: RunState,
+    sha: str,
+    notes: list[str],
+    failing: list[str],
+    answer: str | None = None,
+) -> None:
+    limit = run.config.max_ci_attempts + state.ci_extra
+    state.best_sha = _best(state)
+    node = Requirement(
+        id=f"ci-{state.iterations + 1}",
+        title=f"Make CI pass (attempt {state.ci_attempt + 1} of {limit})",
+        description="The repository's CI failed on the branch; the failures are in the notes.",
+        acceptance=[f"`{name}` passes" for name in failing[:8]] or ["CI passes"],
+    )
+    if state.ci_attempt >= limit:
+        tried = ", ".join(f"`{h['sha'][:7]}` ({h['failing']} failing)" for h in state.ci_history)
+        prefix = run.deps.command_prefix
+        await run.ask(
+            state,
+            node,
+            f"CI still fails after {state.ci_attempt} of {limit} attempts ({tried}).",
+            "Failing: " + ", ".join(failing[:8]) + ". How should I go on? Answer with "
+            f"`{prefix} continue <hint>` (one more attempt with your hint) or "
+            f"`{prefix} retry` (a fresh budget).",
+            "ci",
+        )
+        return
+    history = state.ci_history
+    restore_to = None
+    if len(history) >= 2 and history[-1]["failing"] > history[-2]["failing"]:
+        restore_to = state.best_sha if state.best_sha != sha else None
+    notes = [*([f"A person answered: {answer}"] if answer else []), *notes]
+    if restore_to:
+        notes.insert(
+            0,
+            f"The last attempt made more checks fail; the branch was brought back "
+            f"to the files of `{restore_to[:7]}`, the best so far.",
+        )
+    await run.save(state, Phase.EXECUTE)
+    if not await iterate(run, state, node, notes, "ci", restore_to):
+        await run.ask(
+            state,
+            node,
+            "The fix attempt changed nothing, so CI would fail the same way.",
+            "What is wrong with the failing checks: " + ", ".join(failing[:8]) + "?",
+            "ci",
+        )
+        return
+    await await_ci(run, state)
+
+
+async def ready(run: Run[CiHost], state: RunState, sha: str, how: str) -> None:
+    assert state.pr_number is not None and run.target is not None
+    await run.host.mark_ready(state.pr_number)
+    await run.resume(state)
+    title = neutralise(run.target.issue.title)
+    summary = f"Issue Pilot's work on #{state.issue}: {title}\n\n{how}."
+    await run.host.update_pull(
+        state.pr_number, pull_request_body(state, summary, run.config.max_tokens)
+    )
+    body = render(
+        "comments/run_ready.md.j2",
+        requested_by=state.requested_by,
+        how=how,
+        attempts=state.ci_attempt,
+        tokens=state.prompt_tokens + state.completion_tokens,
+    )
+    await run.host.post_once(f"ready-{sha}", body, state.pr_number)
+    await run.save(state, Phase.READY)
+
+
+async def on_ci_timeout(run: Run[CiHost], state: RunState, sha: str) -> None:
+    if state.phase is not Phase.AWAIT_CI or sha != state.ci_sha:
+        return
+    if (await evidence(run.host, sha)).verdict.state != "none":
+        return  # CI reported; its own events carry on
+    minutes = round(run.deps.ci_timeout_s / 60, 1)
+    if not run.config.test:
+        await ready(
+            run,
+            state,
+            sha,
+            f"No CI reported within {minutes} min of the push, and "
+            "no `test` command is configured to run instead",
+        )
+        return
+    async with run.checkout(state) as checkout:
+        local = await local_check(run, state, checkout)
+    state.mark_handled(f"ci:{sha}")
+    await run.deps.metrics.ci_result("green" if local.passed else "red", "sandbox")
+    how = (
+        f"No CI reported within {minutes} min of the push; the sandbox ran "
+        f"`{local.command}` instead"
+    )
+    if local.passed:
+        await ready(run, state, sha, how + " and it passed")
+        return
+    state.ci_history.append({"sha": sha, "failing": 1, "names": [local.command]})
+    await run.host.post_once(f"fallback-{sha}", how + ", and it failed.", state.pr_number)
+    notes = [f"$ {local.command} (exit {local.exit_code})\n{local.output_tail}"]
+    await fix_ci(run, state, sha, notes, [local.command])
+
+
+async def local_check(run: Run[CiHost], state: RunState, checkout: Checkout) -> LocalCheck:
+    assert run.config.test
+    spec = SandboxSpec(run.run_id, run.config.image or run.deps.sandbox_image)
+    async with run.sandbox_session(spec, checkout) as session:
+        async with session.phase("check") as sandbox:
+            result = await sandbox.run(run.config.test)
+    state.check = LocalCheck.of(run.config.test, result)
+    return state.check

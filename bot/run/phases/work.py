@@ -1,0 +1,251 @@
+"""The agent at work in one sandbox session: the repo's set-up, then each item (a tree node, a CI
+fix, a review, an answer) run by the agent, committed and pushed, then the repo's test command."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from time import perf_counter
+from typing import Protocol
+
+from bot.agent.llm import Usage
+from bot.agent.loop import AgentLimits, Deadline, NodeOutcome, NodeTask, TokenBudget, run_node
+from bot.agent.repo_map import repo_map
+from bot.agent.requirements import NodeStatus, Requirement, RequirementTree
+from bot.core.text import cut
+from bot.github.checkout import Checkout
+from bot.run.kernel import KernelHost, Parked, Run, Stopped
+from bot.run.state import LocalCheck, Phase, RunState
+from bot.sandbox.api import Sandbox, SandboxSession, SandboxSpec
+
+
+class WorkHost(KernelHost, Protocol):
+    async def author(self) -> tuple[str, str]: ...
+
+
+@dataclass
+class WorkItem:
+    """One thing for the agent to do: a tree node, or a fix, a review, an answer."""
+
+    node: Requirement
+    notes: Sequence[str] = ()
+    park_as: str = "execute"  # what `parked["kind"]` says when the agent cannot finish it
+
+
+async def work(
+    run: Run[WorkHost],
+    state: RunState,
+    checkout: Checkout,
+    items: Callable[[], WorkItem | None],
+    tree: RequirementTree | None,
+    check: bool = False,
+    then: Callable[[], Awaitable[None]] | None = None,
+) -> bool:
+    """Runs the agent on each item `items` gives, in one sandbox session, committing and
+    pushing each; True when anything was pushed. Parks when an item cannot be finished.
+    `then` runs before the sandbox goes: tearing it down is not worth a person's wait."""
+    item = items()
+    spec = SandboxSpec(
+        run.run_id,
+        run.config.image or run.deps.sandbox_image,
+        prestart="execute" if item is not None else None,
+    )
+    pushed = False
+    since = perf_counter()
+    async with run.sandbox_session(spec, checkout) as session:
+        run.timing("sandbox", since)
+        await _setup(run, state, session)
+        if item is not None:
+            pushed = await _execute(run, state, session, checkout, item, items, tree)
+        if check:
+            await _check(run, state, session)
+        if then is not None:
+            await then()
+    return pushed
+
+
+async def iterate(
+    run: Run[WorkHost],
+    state: RunState,
+    node: Requirement,
+    notes: list[str],
+    park_as: str,
+    restore_to: str | None = None,
+) -> bool:
+    """One agent pass on the branch's head after the pull request; True when it pushed a
+    commit. Recorded in the state first, so a worker that dies during it does it again, not
+    twice."""
+    if node.id.startswith("ci-"):
+        state.iterations = max(state.iterations, node_number(node.id))
+    state.working = {
+        "node": node.id,
+        "title": node.title,
+        "description": node.description,
+        "acceptance": node.acceptance,
+        "notes": notes,
+        "park_as": park_as,
+        "restore_to": restore_to,
+    }
+    await run.save(state, Phase.EXECUTE)
+    assert run.target is not None
+    async with run.checkout(state) as checkout:
+        done = {t.get("Pilot-Node") for t in await checkout.trailers_on_branch()}
+        if node.id in done:
+            state.head_sha = checkout.head_sha
+            state.working = None
+            return True
+        author = await run.host.author()
+        pushed = False
+        if restore_to and f"{node.id}-restore" not in done:
+            trailers = [("Pilot-Issue", f"#{state.issue}"), ("Pilot-Node", f"{node.id}-restore")]
+            message = f"Go back to the files of {restore_to[:7]}, the best CI result so far"
+            if await checkout.restore(restore_to, message, trailers, author):
+                await checkout.push(await run.host.git_token())
+                state.head_sha = checkout.head_sha
+                pushed = True
+        items = [WorkItem(node, notes, park_as)]
+        if await work(run, state, checkout, lambda: items.pop() if items else None, None):
+            pushed = True
+    state.working = None
+    return pushed
+
+
+def node_number(node_id: str) -> int:
+    """The number in `ci-3` or `review-12`; 0 for anything else."""
+    tail = node_id.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+async def _setup(run: Run[WorkHost], state: RunState, session: SandboxSession) -> None:
+    if not run.config.setup:
+        return
+    await run.save(state, Phase.SETUP)
+    network = run.config.network_during_setup
+    async with session.phase("setup", network=network) as sandbox:
+        for command in run.config.setup:
+            result = await sandbox.run(command)
+            if result.exit_code != 0:
+                detail = f"$ {command}\n{cut(result.output, 6000)}"
+                why = "timed out" if result.timed_out else f"exited {result.exit_code}"
+                await run.fail(state, f"the set-up command `{command}` {why}", detail)
+                raise Parked
+        # What set-up leaves in the workspace (a venv, build output) is not the agent's work.
+        await sandbox.take_patch()
+
+
+async def _execute(
+    run: Run[WorkHost],
+    state: RunState,
+    session: SandboxSession,
+    checkout: Checkout,
+    first: WorkItem,
+    items: Callable[[], WorkItem | None],
+    tree: RequirementTree | None,
+) -> bool:
+    assert run.target is not None
+    author = await run.host.author()
+    token = await run.host.git_token()
+    limits = AgentLimits(
+        max_steps=run.config.max_steps,
+        force_tools=run.deps.force_tools,
+        context_tokens=run.deps.context_tokens,
+    )
+    budget = TokenBudget(run.config.max_tokens, _budget_usage(state))
+    # Time counts per working session (the first pass, a CI fix, a review, an answer):
+    # hours spent waiting for CI or people must not leave the next fix no time at all.
+    deadline = Deadline(run.session_started + run.config.max_minutes * 60, run.clock)
+    the_map = repo_map(checkout.paths())
+    view = tree or RequirementTree([])
+    pushed = False
+    since = perf_counter()
+    async with session.phase("execute") as sandbox:
+        run.timing("container", since)
+        item: WorkItem | None = first
+        while item is not None:
+            node = item.node
+            _set_status(state, tree, node, NodeStatus.IN_PROGRESS)
+            await run.save(state, Phase.EXECUTE)
+            task = NodeTask(
+                issue_number=run.target.issue.number,
+                issue_title=run.target.issue.title,
+                issue_body=run.target.issue.body,
+                node=node,
+                tree=view,
+                repo_map=the_map,
+                setup_commands=list(run.config.setup),
+                test_command=run.config.test,
+                notes=[*item.notes, *state.answers.get(node.id, [])],
+            )
+            since = perf_counter()
+            assert run.trajectory is not None
+            outcome = await run.unless_stopped(
+                run_node(run.deps.llm, sandbox, task, limits, budget, deadline, run.trajectory)
+            )
+            run.timing("agent", since, node=node.id, steps=outcome.steps)
+            await run.spend(state, outcome.usage)
+            state.steps += outcome.steps
+            if run.stop_requested:
+                raise Stopped
+            if outcome.kind != "finished":
+                _set_status(state, tree, node, NodeStatus.BLOCKED)
+                await run.park(state, node, outcome, item.park_as)
+                raise Parked
+            if await _commit(run, state, node, outcome, sandbox, checkout, author, token):
+                pushed = True
+            _set_status(state, tree, node, NodeStatus.DONE)
+            await run.save(state, Phase.EXECUTE)
+            item = items()
+    return pushed
+
+
+def _set_status(
+    state: RunState, tree: RequirementTree | None, node: Requirement, status: NodeStatus
+) -> None:
+    node.status = status
+    if tree is not None and any(n.id == node.id for n in tree.nodes):
+        tree.set_status(node.id, status)
+        state.tree = tree.to_state()
+
+
+async def _commit(
+    run: Run[WorkHost],
+    state: RunState,
+    node: Requirement,
+    outcome: NodeOutcome,
+    sandbox: Sandbox,
+    checkout: Checkout,
+    author: tuple[str, str],
+    token: str | None,
+) -> bool:
+    assert run.target is not None
+    since = perf_counter()
+    patch = await sandbox.take_patch()
+    message = f"{node.title}\n\n{outcome.summary}".strip()
+    trailers = [("Pilot-Issue", f"#{run.target.issue.number}"), ("Pilot-Node", node.id)]
+    sha = await checkout.commit_patch(patch, message, trailers, author)
+    run.timing("commit", since, node=node.id)
+    if sha is None:
+        return False
+    # Each node is pushed as it is committed: a worker that dies later loses nothing.
+    since = perf_counter()
+    await checkout.push(token)
+    run.timing("push", since, node=node.id)
+    state.head_sha = sha
+    return True
+
+
+async def _check(run: Run[WorkHost], state: RunState, session: SandboxSession) -> None:
+    if not run.config.test:
+        return
+    await run.save(state, Phase.CHECK)
+    since = perf_counter()
+    async with session.phase("check") as sandbox:
+        result = await sandbox.run(run.config.test)
+    run.timing("check", since)
+    state.check = LocalCheck.of(run.config.test, result)
+
+
+def _budget_usage(state: RunState) -> Usage:
+    # After a `retry` the budget counts from there: tokens spent before stay on the record.
+    used = max(0, state.budget_tokens_used)
+    return Usage(used, 0)

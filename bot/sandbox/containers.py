@@ -1,0 +1,74 @@
+"""A session's containers: their labels, users and environment, and the one locked-down
+configuration every phase container (and the workspace's holder) runs with."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+from docker.models.containers import Container
+
+from bot.sandbox.api import WORKSPACE, SandboxSpec
+
+LABEL_RUN = "issue-pilot.run"
+LABEL_CREATED = "issue-pilot.created"
+LABEL_PHASE = "issue-pilot.phase"
+LABEL_VOLUME = "issue-pilot.volume"
+# Whose sandboxes these are: one deployment (or `run-local`) never reaps another's.
+LABEL_OWNER = "issue-pilot.owner"
+
+AGENT_USER = "1000:1000"
+# The keep-alive runs as another unprivileged user, so the agent can neither kill it (and with it
+# the container) nor survive the `kill -9 -1` sweep that ends its own leftovers.
+KEEPALIVE_USER = "65534:65534"
+BASE_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "TMPDIR": "/tmp",
+}
+
+
+@dataclass
+class SessionState:
+    """The run's volume and what its phases share: the baseline the next patch starts from and
+    the container started early for the first phase."""
+
+    client: docker.DockerClient
+    spec: SandboxSpec
+    volume: str
+    baseline: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    prepared: dict[str, Container] = field(default_factory=dict)
+
+    def container_config(self, phase: str, network: bool, **extra: Any) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "image": spec.image,
+            "command": ["sleep", "infinity"],
+            "user": KEEPALIVE_USER,
+            "working_dir": WORKSPACE,
+            "environment": BASE_ENV,
+            "labels": {**self.labels, LABEL_PHASE: phase, LABEL_CREATED: str(int(time.time()))},
+            "volumes": {self.volume: {"bind": WORKSPACE, "mode": "rw"}},
+            "tmpfs": {"/tmp": f"rw,exec,nosuid,nodev,size={spec.tmp_bytes},mode=1777"},
+            "network_mode": "bridge" if network else "none",
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "read_only": True,
+            "mem_limit": spec.memory_bytes,
+            "memswap_limit": spec.memory_bytes,
+            "nano_cpus": int(spec.cpus * 1e9),
+            "pids_limit": spec.pids,
+            "init": True,
+            "hostname": "sandbox",
+            **extra,
+        }
+
+
+def run_detached(client: docker.DockerClient, config: dict[str, Any]) -> Container:
+    container = client.containers.run(**config)
+    assert isinstance(container, Container)
+    return container
