@@ -13,4 +13,4 @@ setup:  ## install and start Redis, dockerd, the sandbox image and dependencies
 	bash scripts/setup.sh
 
 lint:
-	uv run ruff check . && uv run ruff format --check . && uv run mypy
+	uv run ruff check . && uv run ruff format --check . && uv run mypy && uv run lint-imports --no-cache

@@ -22,6 +22,7 @@ from bot.sandbox.api import (
     SandboxError,
     SandboxFileError,
     SandboxSpec,
+    check_session_tree,
 )
 
 GIT_NAME = "Issue Pilot"
@@ -211,8 +212,7 @@ class LocalSandboxes:
         pack: bytes | None = None,
         commit: str | None = None,
     ) -> AsyncIterator[LocalSession]:
-        if (pack is None) != (commit is None) or (pack is None and tree_tar is None):
-            raise ValueError("a session needs a tree tar, or a pack and the commit in it")
+        check_session_tree(tree_tar, pack, commit)
         root = Path(tempfile.mkdtemp(prefix="pilot-sandbox-"))
         self.opened += 1
         self.live += 1

@@ -82,3 +82,9 @@ class Sandboxes(Protocol):
         tar. Whatever an earlier session of the same run left (a worker killed mid-run) is
         removed first: only the run's lease holder opens a session."""
         ...
+
+
+def check_session_tree(tree_tar: bytes | None, pack: bytes | None, commit: str | None) -> None:
+    """What every backend's `session` asks of its tree: a tar, or a pack with the commit in it."""
+    if (pack is None) != (commit is None) or (pack is None and tree_tar is None):
+        raise ValueError("a session needs a tree tar, or a pack and the commit in it")

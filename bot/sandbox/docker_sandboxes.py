@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 import docker
 from docker.models.containers import Container
 
-from bot.sandbox.api import SandboxSpec
+from bot.sandbox.api import SandboxSpec, check_session_tree
 from bot.sandbox.cleanup import (
     labelled,
     reap,
@@ -81,8 +81,7 @@ class DockerSandboxes:
         pack: bytes | None = None,
         commit: str | None = None,
     ) -> AsyncIterator[DockerSession]:
-        if (pack is None) != (commit is None) or (pack is None and tree_tar is None):
-            raise ValueError("a session needs a tree tar, or a pack and the commit in it")
+        check_session_tree(tree_tar, pack, commit)
         slug = re.sub(r"[^a-zA-Z0-9_.-]+", "-", spec.run_id)[:40].strip("-.") or "run"
         volume = f"issue-pilot-{slug}-{uuid.uuid4().hex[:8]}"
         labels = {
