@@ -111,12 +111,20 @@ def after_push(sim: Sim, repo_id: int, before: dict[str, str], caller: Caller) -
 
 
 def _emit_ref_change(sim: Sim, repo: Doc, user: Doc, ref: str, old: str, new: str) -> None:
+    kind, short = _short(ref)
+    if kind == "ref":
+        # GitHub sends webhooks and starts `push` workflows for branches and tags only: a push
+        # to another namespace (refs/notes/*, refs/pilot/*) starts nothing. "GitHub does not
+        # fire webhooks for refs outside refs/heads or refs/tags"
+        # (https://github.com/hashbang/git-signatures/pull/7); Actions' `push` "runs your
+        # workflow when you push a commit or tag" (docs.github.com, events that trigger
+        # workflows). The bot holds code it may not run CI on in such a ref (docs/security.md).
+        return
     git_dir = sim.git_dir(repo)
     created, deleted = old == ZERO_SHA, new == ZERO_SHA
     forced = not created and not deleted and not is_ancestor(git_dir, old, new)
     commits = [] if deleted else commits_between(git_dir, old, new)
     head = None if deleted else commit_payload(sim, repo, read_commit(git_dir, new))
-    kind, short = _short(ref)
     html = f"{sim.config.base_url}/{repo['full_name']}"
     compare = (
         f"{html}/commit/{new[:12]}"
@@ -144,8 +152,6 @@ def _emit_ref_change(sim: Sim, repo: Doc, user: Doc, ref: str, old: str, new: st
         repo["full_name"],
         user,
     )
-    if kind == "ref":
-        return
     base = Serializer(sim).repository(repo)
     if created:
         sim.webhooks.emit(

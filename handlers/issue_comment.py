@@ -8,6 +8,7 @@ from typing import Protocol
 
 from bot.core import jobs
 from bot.core.events import Event, Ignore
+from bot.core.hidden import strip_hidden
 from bot.core.routing import Router
 from bot.core.templates import render
 from bot.delivery import commands
@@ -43,6 +44,9 @@ class Steer:
     installation_id: int | None
     on_pull_request: bool
     issue_open: bool
+    # What the issue said when the command came: a `run` works from this text.
+    issue_title: str = ""
+    issue_body: str = ""
 
     @property
     def starts_a_run(self) -> bool:
@@ -70,7 +74,9 @@ def decide_comment(event: Event, prefix: str) -> Steer | Answer | Ignore:
     if event.repo_full_name is None:
         return Ignore("no repository in the payload")
     comment = payload.get("comment") or {}
-    body = str(comment.get("body") or "")
+    # What GitHub shows is what counts: a command hidden in an HTML comment is no command.
+    raw = str(comment.get("body") or "")
+    body = strip_hidden(raw).text
     issue = payload.get("issue") or {}
     command = commands.parse(body, prefix)
     if command is None:
@@ -83,7 +89,8 @@ def decide_comment(event: Event, prefix: str) -> Steer | Answer | Ignore:
             sender=event.sender_login,
             installation_id=event.installation_id,
             on_pull_request=bool(issue.get("pull_request")),
-            body=body.strip(),
+            # As written: the run takes the hidden part out and counts it.
+            body=raw.strip(),
         )
     return Steer(
         command=command,
@@ -94,6 +101,8 @@ def decide_comment(event: Event, prefix: str) -> Steer | Answer | Ignore:
         installation_id=event.installation_id,
         on_pull_request=bool(issue.get("pull_request")),
         issue_open=issue.get("state") == "open",
+        issue_title=str(issue.get("title") or ""),
+        issue_body=str(issue.get("body") or ""),
     )
 
 
@@ -109,7 +118,12 @@ async def on_comment_created(event: Event, ctx: HandlerContext) -> None:
         return
     if decision.starts_a_run:
         request = RunRequest(
-            decision.repo, decision.number, decision.sender, decision.installation_id
+            decision.repo,
+            decision.number,
+            decision.sender,
+            decision.installation_id,
+            decision.issue_title,
+            decision.issue_body,
         )
         if await request_run(ctx, request, event.delivery_id):
             gh: CommentClient = await ctx.github.client(decision.repo, decision.installation_id)

@@ -1,5 +1,5 @@
 """Issue events: the trigger label asks for a run; closing the issue or taking the label off
-stops it."""
+stops it; editing its title or body pauses it until a writer approves the new text."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.core.events import Event, Ignore
 from bot.core.routing import Router
+from bot.core.snapshot import digest
 from bot.delivery.context import HandlerContext
 from bot.delivery.start_run import RunRequest, request_run
 from bot.delivery.wake import wake_run
@@ -34,6 +35,31 @@ class StopRun:
         return {"kind": "stop", "reason": self.reason, "by": self.by}
 
 
+@dataclass(frozen=True)
+class Edited:
+    """The issue's title or body as an edit left them, for its run to compare with the
+    text it works from."""
+
+    repo: Repo
+    issue: int
+    title: str
+    body: str
+    by: str
+    installation_id: int | None
+
+    @property
+    def sha256(self) -> str:
+        return digest(self.title, self.body)
+
+    @property
+    def key(self) -> str:
+        return f"edited:{self.sha256[:16]}"
+
+    @property
+    def event(self) -> dict[str, Any]:
+        return {"kind": "edited", "title": self.title, "body": self.body, "by": self.by}
+
+
 def decide_labeled(event: Event, trigger_label: str) -> RunRequest | Ignore:
     payload = event.payload
     label = (payload.get("label") or {}).get("name")
@@ -51,6 +77,8 @@ def decide_labeled(event: Event, trigger_label: str) -> RunRequest | Ignore:
         number=int(issue["number"]),
         requested_by=event.sender_login,
         installation_id=event.installation_id,
+        title=str(issue.get("title") or ""),
+        body=str(issue.get("body") or ""),
     )
 
 
@@ -98,6 +126,38 @@ async def stop_run(ctx: HandlerContext, decision: StopRun | Ignore, delivery_id:
         return
     # The flag stops a working run at its next step; the job ends a resting one.
     await ctx.signals.request_stop(decision.repo.full_name, decision.issue)
+    await wake_run(
+        ctx, decision.repo, decision.issue, decision.installation_id, decision.event, decision.key
+    )
+
+
+def decide_edited(event: Event) -> Edited | Ignore:
+    # Bots' edits count too: the text changed whoever changed it.
+    changes = event.payload.get("changes") or {}
+    if "title" not in changes and "body" not in changes:
+        return Ignore("neither the title nor the body changed")
+    if event.repo_full_name is None:
+        return Ignore("no repository in the payload")
+    issue = event.payload.get("issue") or {}
+    return Edited(
+        repo=Repo.parse(event.repo_full_name),
+        issue=int(issue["number"]),
+        title=str(issue.get("title") or ""),
+        body=str(issue.get("body") or ""),
+        by=event.sender_login,
+        installation_id=event.installation_id,
+    )
+
+
+@router.register("issues", action="edited")
+async def on_issue_edited(event: Event, ctx: HandlerContext) -> None:
+    """Fires when an issue's title or body is edited; its run pauses if the text changed."""
+    decision = decide_edited(event)
+    if isinstance(decision, Ignore):
+        log.debug("ignored", extra={"delivery_id": event.delivery_id, "reason": decision.reason})
+        return
+    # The flag pauses a working run at its next step; the job asks about the new text.
+    await ctx.signals.request_pause(decision.repo.full_name, decision.issue, decision.sha256)
     await wake_run(
         ctx, decision.repo, decision.issue, decision.installation_id, decision.event, decision.key
     )

@@ -94,6 +94,26 @@ ensure_sandbox_image() {
     rm -rf "$dir"
 }
 
+# Set-up commands (network_during_setup) may reach the internet but not the host: whatever
+# arrives from the set-up network's bridge addressed to the host itself is refused, while
+# traffic to anywhere else is forwarded and never meets INPUT. The backend makes the network
+# (bot/sandbox/setup_network.py); the rule names its bridge, so it can come first.
+SETUP_BRIDGE=pilot-setup0
+ensure_setup_firewall() {
+    if [ "$(id -u)" -ne 0 ]; then
+        log "not root: set-up containers can reach this host until root runs this script"
+        return 0
+    fi
+    local tool
+    for tool in iptables ip6tables; do
+        command -v "$tool" >/dev/null 2>&1 || continue
+        "$tool" -C INPUT -i "$SETUP_BRIDGE" -j REJECT 2>/dev/null && continue
+        # ip6tables may find no IPv6 in the kernel: then there is nothing to close either.
+        "$tool" -I INPUT 1 -i "$SETUP_BRIDGE" -j REJECT ||
+            { log "$tool could not close the host to $SETUP_BRIDGE"; [ "$tool" = ip6tables ] || exit 1; }
+    done
+}
+
 write_env() {
     cat >"$RUN_DIR/env" <<ENV
 PILOT_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
@@ -106,6 +126,7 @@ ensure_packages
 ensure_redis
 ensure_docker
 ensure_sandbox_image
+ensure_setup_firewall
 write_env
 # Precompiled: a start-up without bytecode spends most of a second compiling dependencies.
 (cd "$ROOT" && uv sync --frozen -q --compile-bytecode)

@@ -8,8 +8,9 @@ import uuid
 from typing import Any
 
 import redis.asyncio as aioredis
+from arq.connections import ArqRedis
 
-from bot.core import jobs
+from bot.core import job_codec, jobs
 from bot.core.coordination import RedisCoordination
 from bot.core.routing import Router
 from bot.core.settings import Settings
@@ -25,14 +26,21 @@ class RecordingQueue:
     """The JobQueue interface over real Redis, remembering what it was asked."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
-        from arq.connections import ArqRedis
-
-        self._queue = jobs.ArqJobQueue(ArqRedis(connection_pool=redis.connection_pool))
+        self._queue = jobs.ArqJobQueue(codec_pool(redis))
         self.asked: list[tuple[str, str, str, dict[str, Any]]] = []
 
     async def enqueue(self, function: str, job_id: str, queue: str, **kwargs: Any) -> bool:
         self.asked.append((function, job_id, queue, kwargs))
         return await self._queue.enqueue(function, job_id, queue, **kwargs)
+
+
+def codec_pool(redis: aioredis.Redis) -> ArqRedis:
+    """An arq pool on `redis`'s connections that reads and writes jobs as the bot does."""
+    return ArqRedis(
+        connection_pool=redis.connection_pool,
+        job_serializer=job_codec.serialize,
+        job_deserializer=job_codec.deserialize,
+    )
 
 
 def worker_ctx(
@@ -60,8 +68,9 @@ def worker_ctx(
 async def deliver(
     ctx: dict[str, Any], event: str, payload: dict[str, Any], delivery_id: str | None = None
 ) -> dict[str, list[str]]:
+    # Through JSON, as the worker receives it from the queue.
     return await process_delivery(
-        ctx, event, delivery_id or str(uuid.uuid4()), json.dumps(payload).encode()
+        ctx, event, delivery_id or str(uuid.uuid4()), json.loads(json.dumps(payload))
     )
 
 

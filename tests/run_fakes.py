@@ -65,6 +65,9 @@ class MemoryRunHost:
     comments_of_review: dict[int, list[Any]] = field(default_factory=dict)
     note_numbers: dict[str, int | None] = field(default_factory=dict)
     pull_updates: list[tuple[int, str]] = field(default_factory=list)
+    # Who wrote the issue, and the role of each login (anyone unnamed has write).
+    issue_author_login: str = "alice"
+    roles: dict[str, str] = field(default_factory=dict)
 
     async def target(self) -> RunTarget:
         return RunTarget(
@@ -124,6 +127,12 @@ class MemoryRunHost:
 
     async def author(self) -> tuple[str, str]:
         return self.author_identity
+
+    async def issue_author(self) -> str:
+        return self.issue_author_login
+
+    async def permission(self, login: str) -> str:
+        return self.roles.get(login, "write")
 
     async def open_pull(self, branch: str, base: str, title: str, body: str) -> PullRef:
         """Refuses what GitHub refuses (422): a head not on the remote, or no commits ahead."""

@@ -214,6 +214,7 @@ def stack(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         "DOCKER_SOCKET": socket_path,
         "DOCKER_GID": str(os.stat(socket_path).st_gid),
         "PILOT_TEST_WEBHOOK_SECRET": secret,
+        "PILOT_REDIS_PASSWORD": uuid.uuid4().hex,
     }
     made = Stack(command, env, web_port)
     try:
@@ -238,6 +239,35 @@ def test_compose_file_takes_the_base_image_and_wires_the_services(stack: Stack) 
     assert {"pilot-data", "redis-data"} <= set(config["volumes"])
     local = yaml.safe_load(stack("config"))["services"]
     assert local["redis"]["build"]["args"]["BASE_IMAGE"] == stack.env["BASE_IMAGE"]
+    password = stack.env["PILOT_REDIS_PASSWORD"]
+    for name in ("web", "worker"):
+        url = local[name]["environment"]["PILOT_REDIS_URL"]
+        assert url == f"redis://:{password}@redis:6379/0"
+    assert local["redis"]["environment"]["PILOT_REDIS_PASSWORD"] == password
+
+
+def test_compose_refuses_to_start_without_a_redis_password(stack: Stack, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.env"  # no project .env either
+    empty.touch()
+    env = {k: v for k, v in stack.env.items() if k != "PILOT_REDIS_PASSWORD"}
+    result = subprocess.run(
+        [
+            *stack.command,
+            "-f",
+            str(ROOT / "docker-compose.yml"),
+            "--env-file",
+            str(empty),
+            "config",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "set PILOT_REDIS_PASSWORD in .env" in result.stderr
 
 
 def test_compose_stack_serves_webhooks_with_a_worker_on_the_docker_socket(stack: Stack) -> None:
@@ -291,3 +321,6 @@ def test_compose_stack_serves_webhooks_with_a_worker_on_the_docker_socket(stack:
     assert ports.startswith("127.0.0.1:"), ports  # behind the host's TLS proxy, not on every NIC
     appendonly = stack("exec", "-T", "redis", "redis-cli", "config", "get", "appendonly")
     assert appendonly.split() == ["appendonly", "yes"]
+    # Inside compose's own network, still nothing without the password.
+    anonymous = "env -u REDISCLI_AUTH redis-cli ping 2>&1; true"
+    assert "NOAUTH" in stack("exec", "-T", "redis", "sh", "-c", anonymous)

@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 from arq.connections import ArqRedis
 
+from bot.core import job_codec
+
 # Deliveries are short and many; runs are long and few. Separate queues keep a slow run from
 # delaying the answer to the next webhook.
 DELIVERY_QUEUE = "pilot:deliveries"
@@ -44,9 +46,18 @@ class JobQueue(Protocol):
         ...
 
 
+class PicklingPool(ValueError):
+    """An arq pool left on its default serializer, which would write pickles into Redis."""
+
+
 @dataclass
 class ArqJobQueue:
     pool: ArqRedis
+
+    def __post_init__(self) -> None:
+        # Caught where the queue is made, not by a worker refusing every job it was sent.
+        if self.pool.job_serializer is not job_codec.serialize:
+            raise PicklingPool("the pool must use bot.core.job_codec, not arq's pickle")
 
     async def enqueue(self, function: str, job_id: str, queue: str, **kwargs: Any) -> bool:
         job = await self.pool.enqueue_job(function, _job_id=job_id, _queue_name=queue, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr, ValidationError
+from pydantic import PositiveFloat, PositiveInt, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SANDBOX_IMAGE = "issue-pilot-sandbox:bookworm-1"
@@ -79,6 +79,10 @@ class Settings(BaseSettings):
 
     # Unset: the dashboard's routes answer 404 and the rest of the web app works as before.
     dashboard_token: SecretStr | None = None
+    # After this many wrong tokens from one client address within the window, the dashboard
+    # answers 429 without looking at the token until the oldest of them leaves the window.
+    dashboard_max_failures: PositiveInt = 10
+    dashboard_failure_window_s: PositiveFloat = 300.0
     # Unset: /metrics is open (scraped from inside the network); set: it needs the bearer.
     metrics_token: SecretStr | None = None
 

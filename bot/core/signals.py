@@ -13,6 +13,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 STOP_KEY = "pilot:stop:{}#{}"
+PAUSE_KEY = "pilot:pause:{}#{}"
 WAITING_KEY = "pilot:waiting:{}#{}"
 
 # A stop nobody picked up within a day belongs to no live run.
@@ -23,6 +24,10 @@ WAITING_TTL_S = 30 * 24 * 3600
 
 def stop_key(repo_full_name: str, number: int) -> str:
     return STOP_KEY.format(repo_full_name, number)
+
+
+def pause_key(repo_full_name: str, issue: int) -> str:
+    return PAUSE_KEY.format(repo_full_name, issue)
 
 
 def waiting_key(repo_full_name: str, number: int) -> str:
@@ -37,6 +42,17 @@ class RunSignals(Protocol):
     async def stop_requested(self, repo_full_name: str, number: int) -> bool: ...
 
     async def clear_stop(self, repo_full_name: str, number: int) -> None: ...
+
+    async def request_pause(self, repo_full_name: str, issue: int, digest: str) -> None:
+        """Ask the run of `issue` to pause at its next step unless its issue text hashes to
+        `digest` already (the issue was edited; the run decides whether that changed it)."""
+        ...
+
+    async def pause_requested(self, repo_full_name: str, issue: int) -> str | None:
+        """The hash of the edited text a pause was asked for, if one was."""
+        ...
+
+    async def clear_pause(self, repo_full_name: str, issue: int) -> None: ...
 
     async def set_waiting(self, repo_full_name: str, number: int, on: bool) -> None:
         """Mark (or unmark) `number` as waiting for a person's answer."""
@@ -58,6 +74,18 @@ class RedisRunSignals:
     async def clear_stop(self, repo_full_name: str, number: int) -> None:
         await self._redis.delete(stop_key(repo_full_name, number))
 
+    async def request_pause(self, repo_full_name: str, issue: int, digest: str) -> None:
+        await self._redis.set(pause_key(repo_full_name, issue), digest, ex=STOP_TTL_S)
+
+    async def pause_requested(self, repo_full_name: str, issue: int) -> str | None:
+        value = await self._redis.get(pause_key(repo_full_name, issue))
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    async def clear_pause(self, repo_full_name: str, issue: int) -> None:
+        await self._redis.delete(pause_key(repo_full_name, issue))
+
     async def set_waiting(self, repo_full_name: str, number: int, on: bool) -> None:
         key = waiting_key(repo_full_name, number)
         if on:
@@ -74,6 +102,7 @@ class MemoryRunSignals:
 
     def __init__(self) -> None:
         self._expires: dict[str, float] = {}
+        self._values: dict[str, str] = {}
 
     def _set(self, key: str, ttl_s: int) -> None:
         self._expires[key] = time.monotonic() + ttl_s
@@ -95,6 +124,18 @@ class MemoryRunSignals:
 
     async def clear_stop(self, repo_full_name: str, number: int) -> None:
         self._expires.pop(stop_key(repo_full_name, number), None)
+
+    async def request_pause(self, repo_full_name: str, issue: int, digest: str) -> None:
+        key = pause_key(repo_full_name, issue)
+        self._set(key, STOP_TTL_S)
+        self._values[key] = digest
+
+    async def pause_requested(self, repo_full_name: str, issue: int) -> str | None:
+        key = pause_key(repo_full_name, issue)
+        return self._values.get(key) if self._has(key) else None
+
+    async def clear_pause(self, repo_full_name: str, issue: int) -> None:
+        self._expires.pop(pause_key(repo_full_name, issue), None)
 
     async def set_waiting(self, repo_full_name: str, number: int, on: bool) -> None:
         key = waiting_key(repo_full_name, number)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core import jobs
+from bot.core.snapshot import IssueSnapshot
 from bot.delivery.context import HandlerContext
 from bot.delivery.permissions import may_steer
 from bot.delivery.replies import ReplyClient, deny
@@ -33,6 +34,22 @@ class RunRequest:
     number: int
     requested_by: str
     installation_id: int | None
+    # The issue's title and body as the event that asked carries them: what its sender saw.
+    title: str | None = None
+    body: str | None = None
+
+    def stub(self) -> dict[str, Any]:
+        """The queued run's state: who asked and, when the event carried it, the text."""
+        state: dict[str, Any] = {
+            "phase": "queued",
+            "requested_by": self.requested_by,
+            "issue": self.number,
+        }
+        if self.title is not None:
+            snapshot = IssueSnapshot.take(self.title, self.body or "")
+            state["snapshot"] = snapshot.to_dict()
+            state["hidden_ignored"] = snapshot.hidden
+        return state
 
 
 async def request_run(ctx: HandlerContext, request: RunRequest, delivery_id: str) -> bool:
@@ -89,10 +106,7 @@ async def _enqueue_with_status(
     # A second label event while a run is queued changes nothing; a retried delivery whose
     # first try enqueued but crashed before commenting still gets its status comment.
     if queued or status is None:
-        body = render_status(
-            f"Queued, asked by @{request.requested_by}.",
-            {"phase": "queued", "requested_by": request.requested_by, "issue": request.number},
-        )
+        body = render_status(f"Queued, asked by @{request.requested_by}.", request.stub())
         if status is None:
             await gh.create_comment(request.repo, request.number, body)
         else:

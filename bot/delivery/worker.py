@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -11,7 +10,7 @@ from arq import Retry
 from arq.connections import RedisSettings
 from arq.worker import Function, Worker, func
 
-from bot.core import jobs
+from bot.core import job_codec, jobs
 from bot.core.coordination import RedisCoordination
 from bot.core.events import Event
 from bot.core.jsonlog import elapsed_ms
@@ -39,10 +38,10 @@ def retry_delay_s(job_try: int) -> int:
 
 
 async def process_delivery(
-    ctx: dict[str, Any], event_name: str, delivery_id: str, body: bytes
+    ctx: dict[str, Any], event_name: str, delivery_id: str, payload: dict[str, Any]
 ) -> dict[str, list[str]]:
     """Runs every handler subscribed to the delivery; only failed ones run again on retry."""
-    event = Event(event_name, delivery_id, json.loads(body))
+    event = Event(event_name, delivery_id, payload)
     router: Router = ctx["router"]
     redis = ctx["redis"]
     job_try: int = ctx.get("job_try", 1)
@@ -119,6 +118,8 @@ def build_worker(
         functions=functions,
         queue_name=jobs.DELIVERY_QUEUE,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        job_serializer=job_codec.serialize,
+        job_deserializer=job_codec.deserialize,
         on_startup=on_startup,
         burst=burst,
         poll_delay=0.05,

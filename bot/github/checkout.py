@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
+from bot.core.text import decode
 from bot.github.git import GIT_TIMEOUT_S, Git, WorkspaceError, redact
 
 _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
@@ -85,6 +86,7 @@ class Checkout:
         base_sha: str,
         base_tip: str,
         resumed: bool,
+        held_ref: str | None = None,
     ) -> None:
         self.git = git
         self.path = path
@@ -93,7 +95,9 @@ class Checkout:
         self.base_branch = base_branch
         self.base_sha = base_sha  # where this run started
         self.base_tip = base_tip  # the base branch's tip when the run started
-        self.resumed = resumed  # the work branch already existed on the remote
+        self.resumed = resumed  # the work branch (or the held ref) already existed on the remote
+        # Where pushes go while a writer has not approved the work: no workflow runs on it.
+        self.held_ref = held_ref
         self.head_sha = base_sha
         self._index_env = {"GIT_INDEX_FILE": str(path / "pilot-index")}
         self._index_at: str | None = None
@@ -221,8 +225,40 @@ class Checkout:
         return tree.decode().strip()
 
     async def push(self, token: str | None) -> None:
-        """Push head to the branch without force; `PushRejected` if the remote moved on."""
-        refspec = f"{self.head_sha}:refs/heads/{self.branch}"
+        """Push head to the branch (or to the held ref) without force; `PushRejected` if the
+        remote moved on."""
+        await self._push(f"{self.head_sha}:{self.held_ref or f'refs/heads/{self.branch}'}", token)
+
+    async def publish(self, sha: str, token: str | None) -> None:
+        """Push `sha` (held work a writer approved) to the branch, without force."""
+        await self._push(f"{sha}:refs/heads/{self.branch}", token)
+
+    async def drop_held(self, token: str | None) -> bool:
+        """Delete the held ref on the remote once its work is on the branch; False when the
+        remote refused (the ref then only lingers)."""
+        if self.held_ref is None:
+            return False
+        code, _, _ = await self.git.run(
+            "push", "--porcelain", "--no-verify", self.remote_url, f":{self.held_ref}",
+            git_dir=self.path, token=token, check=False,
+        )  # fmt: skip
+        return code == 0
+
+    async def review_text(self, sha: str) -> str:
+        """What a writer reviews before held work reaches the branch: the commits since the
+        base branch, the files they change and the whole diff, as plain text."""
+        base = f"refs/remotes/origin/{self.base_branch}"
+        _, log, _ = await self.git.run(
+            "log", "--reverse", "--no-color", "--format=%h %s", f"{base}..{sha}", "--",
+            git_dir=self.path,
+        )  # fmt: skip
+        _, diff, _ = await self.git.run(
+            "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--stat", "--patch",
+            f"{base}...{sha}", "--", git_dir=self.path,
+        )  # fmt: skip
+        return f"{decode(log)}\n{decode(diff)}"
+
+    async def _push(self, refspec: str, token: str | None) -> None:
         code, out, stderr = await self.git.run(
             "push", "--porcelain", "--no-verify", self.remote_url, refspec,
             git_dir=self.path, token=token, check=False,
@@ -233,8 +269,9 @@ class Checkout:
         command = ["git", "push", self.remote_url, refspec]
         for line in report.splitlines():
             if line.startswith("!") and "[rejected]" in line:
+                where = refspec.partition(":")[2]
                 raise PushRejected(
-                    f"the remote branch {self.branch} has commits this run does not have",
+                    f"the remote {where} has commits this run does not have",
                     command,
                     f"{report}\n{stderr}",
                 )

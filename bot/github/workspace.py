@@ -79,13 +79,21 @@ class Workspace:
         token: str | None,
         base_branch: str,
         work_branch: str,
+        held_ref: str | None = None,
     ) -> Checkout:
         """Fetch the mirror and start a run clone on `work_branch`: from its remote tip if it
-        exists (a resumed run), else from `base_branch`."""
+        exists (a resumed run), else from `base_branch`. With `held_ref` (a ref outside
+        refs/heads that no workflow runs on) the run's pushes go there, and it starts from
+        that ref's tip when it has one."""
         if remote_url.startswith("-") or not remote_url:
             raise WorkspaceError(f"not a remote: {remote_url!r}")
         await self._check_branch(base_branch)
         await self._check_branch(work_branch)
+        refspecs = ["+refs/heads/*:refs/heads/*"]
+        if held_ref is not None:
+            await self._check_held_ref(held_ref)
+            # A pattern, not the name: fetching a ref the remote lacks would be an error.
+            refspecs.append(f"+{held_ref}*:{held_ref}*")
         mirror = self.mirror_path(key)
         async with self._mirror_lock(key):
             await self._ensure_mirror(mirror)
@@ -97,16 +105,17 @@ class Workspace:
                 "--no-write-fetch-head",
                 "--",
                 remote_url,
-                "+refs/heads/*:refs/heads/*",
+                *refspecs,
                 git_dir=mirror,
                 token=token,
             )
             self.fetches += 1
             base_tip = await self._ref(mirror, base_branch)
             work_tip = await self._ref(mirror, work_branch)
+            held_tip = await self._full_ref(mirror, held_ref) if held_ref else None
         if base_tip is None:
             raise WorkspaceError(f"the remote has no branch {base_branch!r}")
-        start = work_tip or base_tip
+        start = held_tip or work_tip or base_tip
         run_dir = self.runs / f"{safe_name(key)}-{uuid.uuid4().hex[:12]}.git"
         try:
             await self._make_run_clone(run_dir, mirror, start, base_tip, base_branch, work_branch)
@@ -121,7 +130,8 @@ class Workspace:
             base_branch=base_branch,
             base_sha=start,
             base_tip=base_tip,
-            resumed=work_tip is not None,
+            resumed=(held_tip or work_tip) is not None,
+            held_ref=held_ref,
         )
 
     async def _check_branch(self, name: str) -> None:
@@ -129,11 +139,22 @@ class Workspace:
         if code != 0 or name.startswith("-"):
             raise WorkspaceError(f"not a valid branch name: {name!r}")
 
+    async def _check_held_ref(self, ref: str) -> None:
+        code, _, _ = await self.git.run("check-ref-format", ref, check=False)
+        if (
+            code != 0
+            or not ref.startswith("refs/")
+            or ref.startswith(("refs/heads/", "refs/tags/"))
+        ):
+            raise WorkspaceError(f"not a ref outside branches and tags: {ref!r}")
+
     async def _ref(self, git_dir: Path, branch: str) -> str | None:
+        return await self._full_ref(git_dir, f"refs/heads/{branch}")
+
+    async def _full_ref(self, git_dir: Path, ref: str) -> str | None:
         code, out, _ = await self.git.run(
-            "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}",
-            git_dir=git_dir, check=False,
-        )  # fmt: skip
+            "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", git_dir=git_dir, check=False
+        )
         return out.decode().strip() if code == 0 else None
 
     async def _ensure_mirror(self, mirror: Path) -> None:

@@ -44,6 +44,8 @@ class Controller:
                 branch=state.branch,
                 pr_number=state.pr_number,
                 pr_url=state.pr_url,
+                snapshot=state.snapshot,
+                hidden_ignored=state.hidden_ignored,
             )
             await self._run.clear_stop(state)
         elif state.phase is Phase.QUEUED:

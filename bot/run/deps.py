@@ -29,6 +29,10 @@ class StopSignals(Protocol):
 
     async def clear_stop(self, repo_full_name: str, number: int) -> None: ...
 
+    async def pause_requested(self, repo_full_name: str, issue: int) -> str | None: ...
+
+    async def clear_pause(self, repo_full_name: str, issue: int) -> None: ...
+
 
 @dataclass
 class RunDeps:

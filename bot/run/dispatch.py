@@ -10,6 +10,7 @@ from bot.run.host import RunHost
 from bot.run.kernel import Run
 from bot.run.phases.ci import on_ci, on_ci_timeout
 from bot.run.phases.commands import on_command
+from bot.run.phases.edits import on_edited
 from bot.run.phases.resume import finish_interrupted
 from bot.run.phases.review import on_pull_closed, on_review
 from bot.run.state import FINAL_PHASES, Phase, RunState
@@ -41,12 +42,16 @@ PHASE_OF: dict[str, EventPhase] = {
     "pull_closed": _pull_closed,
     "stop": _stop,
     "command": on_command,
+    "edited": on_edited,
 }
 
 
 def _is_stop(event: dict[str, Any]) -> bool:
     kind = event.get("kind")
-    return kind in ("stop", "pull_closed") or (kind == "command" and event.get("name") == "stop")
+    # An edit pauses before anything is done again with the text it may replace.
+    return kind in ("stop", "pull_closed", "edited") or (
+        kind == "command" and event.get("name") == "stop"
+    )
 
 
 async def dispatch(run: Run[RunHost], state: RunState, event: dict[str, Any]) -> None:

@@ -72,6 +72,12 @@ class RunHost(Protocol):
 
     async def author(self) -> tuple[str, str]: ...
 
+    # Who wrote the issue, and what a login may do on the repository (whether its words may
+    # steer code into CI: bot/run/hold_rule.py).
+    async def issue_author(self) -> str: ...
+
+    async def permission(self, login: str) -> str: ...
+
     async def open_pull(self, branch: str, base: str, title: str, body: str) -> PullRef:
         """The branch's pull request, opened as a draft when it has none."""
         ...
@@ -92,11 +98,13 @@ class GitHubRunHost:
         self._issue = issue
         self._status_id: int | None = None
         self._target: RunTarget | None = None
+        self._issue_author = ""
 
     async def target(self) -> RunTarget:
         if self._target is None:
             info = await self._gh.repository(self._repo)
             issue = await self._gh.issue(self._repo, self._issue)
+            self._issue_author = issue.author
             self._target = RunTarget(
                 key=self._repo.full_name,
                 remote_url=info.clone_url,
@@ -169,6 +177,14 @@ class GitHubRunHost:
 
     async def author(self) -> tuple[str, str]:
         return await self._app.bot_identity()
+
+    async def issue_author(self) -> str:
+        await self.target()
+        return self._issue_author
+
+    async def permission(self, login: str) -> str:
+        # A deleted author's issue shows no login (GitHub's "ghost"): no one vouches for it.
+        return await self._gh.permission(self._repo, login) if login else "none"
 
     async def open_pull(self, branch: str, base: str, title: str, body: str) -> PullRef:
         existing = await self._gh.find_pull(self._repo, branch)

@@ -24,7 +24,9 @@ from bot.core.text import cut
 from bot.github.checkout import Checkout
 from bot.github.git import WorkspaceError
 from bot.run.deps import RunDeps
+from bot.run.hold_rule import push_ref
 from bot.run.host import RunTarget
+from bot.run.issue_text import from_snapshot, snapshot_of
 from bot.run.repo_config import RepoConfig, RepoConfigError, parse_repo_config
 from bot.run.report import StatusReport, status_report
 from bot.run.state import Phase, RunState
@@ -85,6 +87,9 @@ class Run(Generic[H]):
         self.target: RunTarget | None = None
         self.trajectory: Trajectory | None = None
         self.stop_requested = False
+        # An edit of the issue after the label stops the work as a stop does, but the run
+        # then waits for a writer's `approve` instead of ending.
+        self.pause_requested = False
         self.session_started = deps.clock()
 
     @property
@@ -100,7 +105,7 @@ class Run(Generic[H]):
     ) -> RunState:
         """Runs `work` with the repo's config read, the trajectory open and stops watched;
         whatever it ends in (parked, stopped, failed) is saved before this returns."""
-        self.target = await self.host.target()
+        self.target = from_snapshot(state, await self.host.target())
         self.session_started = self.deps.clock()
         try:
             self.config = parse_repo_config(await self.host.read_config(self.target.base_branch))
@@ -118,7 +123,10 @@ class Run(Generic[H]):
         except Parked:
             pass  # the state is saved already, with the question or the failure
         except Stopped:
-            await self.stop(state, f"stopped by a `{self.deps.command_prefix} stop`")
+            if self.pause_requested:
+                await self.hold_for_edit(state)
+            else:
+                await self.stop(state, f"stopped by a `{self.deps.command_prefix} stop`")
         except LLMError as exc:
             await self.fail(state, "the model could not be reached", str(exc))
         except WorkspaceError as exc:
@@ -142,6 +150,7 @@ class Run(Generic[H]):
             await self.host.git_token(),
             state.base_branch,
             state.branch,
+            held_ref=push_ref(state),
         )
         self.timing("fetch", since)
         try:
@@ -195,6 +204,10 @@ class Run(Generic[H]):
                 for number in state.numbers:
                     if await signals.stop_requested(self.repo_full_name, number):
                         self.stop_requested = True
+                edited = await signals.pause_requested(self.repo_full_name, state.issue)
+                if edited is not None and self.target is not None:
+                    if edited != snapshot_of(state, self.target).sha256:
+                        self.pause_requested = self.stop_requested = True
                 await asyncio.sleep(STOP_POLL_S)
 
         task = asyncio.create_task(poll())
@@ -270,6 +283,14 @@ class Run(Generic[H]):
         target = self.target or await self.host.target()
         for number in state.numbers:
             await self.deps.signals.clear_stop(target.key, number)
+
+    async def hold_for_edit(self, state: RunState) -> None:
+        """Pauses the run where it is: the `edited` event that follows asks about the new
+        text, and a writer's `approve` goes on from `paused_from` (what the agent was on,
+        `state.working`, is kept to be done again)."""
+        if state.phase is not Phase.WAIT_EDIT:
+            state.paused_from = state.phase.value
+        await self.save(state, Phase.WAIT_EDIT)
 
     async def stop(self, state: RunState, why: str) -> None:
         await self.clear_stop(state)

@@ -126,6 +126,13 @@ class LocalRunHost:
     async def author(self) -> tuple[str, str]:
         return LOCAL_AUTHOR
 
+    # A local checkout has one person, its owner: nothing is held from them.
+    async def issue_author(self) -> str:
+        return ""
+
+    async def permission(self, login: str) -> str:
+        return "admin"
+
     async def open_pull(self, branch: str, base: str, title: str, body: str) -> PullRef:
         path = self._run_dir / "pull_request.md"
         path.write_text(f"# {title}\n\n{body}")

@@ -7,7 +7,7 @@ what to fix; the bot does nothing else with an invalid file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -37,6 +37,9 @@ class RepoConfig(BaseModel):
     max_tokens: int = Field(default=400_000, ge=1_000, le=10_000_000)
     max_minutes: int = Field(default=30, ge=1, le=360)
     allowed_users: list[Login] = Field(default_factory=list, max_length=200)
+    # Where the work goes before a writer has seen it: `auto` holds it on refs/pilot/<n> when
+    # someone without write access wrote what the agent worked from (docs/security.md).
+    hold: Literal["auto", "always", "never"] = "auto"
 
     def allows(self, login: str) -> bool:
         """Whether `login` may drive runs, on top of the write-permission check."""

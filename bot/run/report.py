@@ -25,6 +25,10 @@ _HEADLINES = {
     Phase.READY: "Done: the pull request is ready for review.",
     Phase.MERGED: "The pull request was merged.",
     Phase.CLOSED: "The pull request was closed without merging.",
+    Phase.HELD: "The work is held off the branch; its diff (comment below) waits for a writer's "
+    "`{prefix} approve`.",
+    Phase.WAIT_EDIT: "Paused: the issue was edited after the label; the new text waits for "
+    "`{prefix} approve`.",
 }
 
 
@@ -70,6 +74,16 @@ def status_report(
         used = state.prompt_tokens + state.completion_tokens
         limit = f" of {token_limit:,}" if token_limit else ""
         facts.append(f"Tokens: {used:,}{limit}; agent steps: {state.steps}")
+    if state.hidden_ignored:
+        facts.append(
+            f"Hidden fragments ignored: {state.hidden_ignored} (HTML comments, invisible "
+            "characters; no prompt gets them)"
+        )
+    hold = state.hold or {}
+    if hold.get("state") == "held":
+        facts.append(f"Held on `{hold.get('ref')}` (no CI runs there) until a writer approves")
+    elif hold.get("state") == "released":
+        facts.append(f"Held work approved by {hold.get('approved_by')}")
     if state.ci_attempt and ci_max:
         facts.append(f"CI attempt {state.ci_attempt} of {ci_max}")
     if state.check is not None:

@@ -30,6 +30,9 @@ class Phase(StrEnum):
     READY = "ready"
     MERGED = "merged"
     CLOSED = "closed"
+    HELD = "held"  # the work waits on refs/pilot/<n> for a writer's `approve` (run/hold_rule.py)
+    # The issue's title or body changed after the label; a writer's `approve` takes the new text.
+    WAIT_EDIT = "wait_edit"
 
 
 # A start_run job that finds one of these has nothing left to do: only a person (or CI, with
@@ -37,6 +40,8 @@ class Phase(StrEnum):
 RESTING_PHASES = frozenset(
     {
         Phase.WAIT_APPROVAL,
+        Phase.HELD,
+        Phase.WAIT_EDIT,
         Phase.AWAIT_CI,
         Phase.ASKED,
         Phase.STOPPED,
@@ -100,9 +105,19 @@ class RunState:
     best_sha: str | None = None
     handled: list[str] = field(default_factory=list)
     outcome: str | None = None
+    # The issue text the run works from (bot/core/snapshot.py), an edit of it waiting for a
+    # writer's `approve`, the phase the edit paused, and the hidden fragments people's text
+    # held that no prompt got.
+    snapshot: dict[str, Any] | None = None
+    pending_edit: dict[str, Any] | None = None
+    paused_from: str | None = None
+    hidden_ignored: int = 0
     # A follow-up the agent was on (a CI fix, a review, an answer) when the worker stopped.
     working: dict[str, Any] | None = None
     iterations: int = 0  # the highest follow-up number so far: every `ci-<n>` node is new
+    # Whether the work is held off the branch for a writer's review, and what was shown for
+    # it (run/hold_rule.py); None until the run decides, at its start.
+    hold: dict[str, Any] | None = None
 
     @property
     def numbers(self) -> list[int]:

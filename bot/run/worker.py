@@ -15,7 +15,7 @@ from arq.connections import RedisSettings
 from arq.worker import Function, Worker, func
 
 from bot.agent.llm import LLM
-from bot.core import jobs
+from bot.core import job_codec, jobs
 from bot.core.branches import issue_of_branch
 from bot.core.feed import RedisRunFeed
 from bot.core.settings import Settings
@@ -256,6 +256,8 @@ def build_run_worker(
         functions=functions,
         queue_name=jobs.RUN_QUEUE,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        job_serializer=job_codec.serialize,
+        job_deserializer=job_codec.deserialize,
         on_startup=on_startup,
         cron_jobs=[cron(reap, second=set(range(0, 60, RECLAIM_EVERY_S)), run_at_startup=False)],
         burst=burst,

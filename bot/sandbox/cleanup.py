@@ -19,7 +19,9 @@ def remove_containers(containers: Iterable[Container]) -> list[str]:
     removed = []
     for container in containers:
         try:
-            container.remove(force=True)
+            # With its anonymous volumes (an image's `VOLUME`s, should any slip through):
+            # without `v`, dockerd keeps them, unlabelled, for ever.
+            container.remove(v=True, force=True)
             removed.append(str(container.name))
         except NotFound:
             pass

@@ -11,6 +11,7 @@ import docker
 from docker.models.containers import Container
 
 from bot.sandbox.api import WORKSPACE, SandboxSpec
+from bot.sandbox.setup_network import SETUP_NETWORK
 
 LABEL_RUN = "issue-pilot.run"
 LABEL_CREATED = "issue-pilot.created"
@@ -42,9 +43,12 @@ class SessionState:
     baseline: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     prepared: dict[str, Container] = field(default_factory=dict)
+    # The paths the image declares as volumes (`image_volumes.declared_volumes`).
+    image_volumes: tuple[str, ...] = ()
 
     def container_config(self, phase: str, network: bool, **extra: Any) -> dict[str, Any]:
         spec = self.spec
+        tmpfs = f"rw,exec,nosuid,nodev,size={spec.tmp_bytes},mode=1777"
         return {
             "image": spec.image,
             "command": ["sleep", "infinity"],
@@ -53,8 +57,10 @@ class SessionState:
             "environment": BASE_ENV,
             "labels": {**self.labels, LABEL_PHASE: phase, LABEL_CREATED: str(int(time.time()))},
             "volumes": {self.volume: {"bind": WORKSPACE, "mode": "rw"}},
-            "tmpfs": {"/tmp": f"rw,exec,nosuid,nodev,size={spec.tmp_bytes},mode=1777"},
-            "network_mode": "bridge" if network else "none",
+            # A tmpfs on each path the image declares keeps dockerd from making an anonymous
+            # volume there: it counts against memory_bytes like /tmp, and leaves nothing behind.
+            "tmpfs": {"/tmp": tmpfs, **{path: tmpfs for path in self.image_volumes}},
+            "network_mode": SETUP_NETWORK if network else "none",
             "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges"],
             "read_only": True,

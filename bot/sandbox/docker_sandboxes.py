@@ -30,6 +30,8 @@ from bot.sandbox.containers import (
     run_detached,
 )
 from bot.sandbox.docker_sandbox import DockerSandbox
+from bot.sandbox.image_volumes import declared_volumes
+from bot.sandbox.setup_network import ensure_setup_network
 from bot.sandbox.workspace_fill import fill_from_pack, fill_from_tar
 
 
@@ -49,6 +51,8 @@ class DockerSession:
         config = state.container_config(name, network, detach=True)
         container: Container | None = None if network else state.prepared.pop(name, None)
         try:
+            if network:
+                await asyncio.to_thread(ensure_setup_network, state.client)
             if container is None:
                 container = await asyncio.to_thread(run_detached, state.client, config)
             yield DockerSandbox(state.client, container, state)
@@ -94,12 +98,15 @@ class DockerSandboxes:
         # keeps it mounted between phases (docker unmounts, and empties, an unused one).
         size = f"size={spec.workspace_bytes},uid=1000,gid=1000,mode=0755"
         options = {"type": "tmpfs", "device": "tmpfs", "o": size}
+        # Only the run's lease holder opens its session: anything else under this run id is
+        # what a worker that died mid-run left.
+        _, state.image_volumes = await asyncio.gather(
+            asyncio.to_thread(remove_run, self._client, spec.run_id, self.owner),
+            asyncio.to_thread(declared_volumes, self._client, spec.image),
+        )
         # The holder only ever runs the fill, never the agent: no CPU cap, so git and the walk
         # feeding it can use a core each.
         holder_config = state.container_config("holder", False, detach=True, nano_cpus=0)
-        # Only the run's lease holder opens its session: anything else under this run id is
-        # what a worker that died mid-run left.
-        await asyncio.to_thread(remove_run, self._client, spec.run_id, self.owner)
         try:
             await asyncio.to_thread(
                 self._client.volumes.create, name=volume, labels=labels, driver_opts=options

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.core import jobs
+from bot.core import job_codec, jobs
 from bot.core.routing import Subscriptions
 from bot.core.settings import Settings
 from bot.metrics.exposition import install_metrics
@@ -52,7 +52,10 @@ def create_app(settings: Settings, subscriptions: Subscriptions) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = await create_pool(
-            RedisSettings.from_dsn(settings.redis_url), default_queue_name=jobs.DELIVERY_QUEUE
+            RedisSettings.from_dsn(settings.redis_url),
+            job_serializer=job_codec.serialize,
+            job_deserializer=job_codec.deserialize,
+            default_queue_name=jobs.DELIVERY_QUEUE,
         )
         endpoint.deliveries = DeliveryQueue(app.state.redis, settings.dedupe_ttl_s)
         try:

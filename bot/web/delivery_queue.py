@@ -9,12 +9,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from redis.exceptions import NoScriptError
 
-from bot.core import jobs
+from bot.core import job_codec, jobs
 
 DEDUPE_KEY = "pilot:delivery:{}"
 STAGING_KEY = "pilot:staging:{}"
@@ -67,16 +68,23 @@ class DeliveryQueue:
         self.batches_sent = 0
 
     async def enqueue_once(self, event: str, delivery_id: str, body: bytes) -> bool:
-        """False when the delivery id was seen within the dedupe window."""
+        """False when the delivery id was seen within the dedupe window.
+
+        `body` must be one JSON object, as `intake.judge` accepted it: it goes into the job
+        verbatim, and the worker receives it parsed.
+        """
         job_id = jobs.delivery_job_id(delivery_id)
         now_ms = int(time.time() * 1000)
+        # arq's own job encoding through the same codec the workers read with. The body is
+        # spliced in as it came, not re-serialised (a Fragment): a complete JSON value cannot
+        # reach outside its own position in the job.
         job = serialize_job(
             jobs.PROCESS_DELIVERY,
-            (event, delivery_id, body),
+            (event, delivery_id, orjson.Fragment(body)),
             {},
             None,
             now_ms,
-            serializer=self._pool.job_serializer,
+            serializer=job_codec.serialize,
         )
         keys = [
             DEDUPE_KEY.format(delivery_id),

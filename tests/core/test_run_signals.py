@@ -33,6 +33,17 @@ async def test_a_stop_is_raised_seen_and_cleared(signals: RunSignals) -> None:
     assert not await signals.stop_requested(REPO, 3)
 
 
+async def test_a_pause_carries_the_edited_text_hash_until_cleared(signals: RunSignals) -> None:
+    assert await signals.pause_requested(REPO, 3) is None
+    await signals.request_pause(REPO, 3, "aa11")
+    await signals.request_pause(REPO, 3, "bb22")
+    assert await signals.pause_requested(REPO, 3) == "bb22"
+    assert await signals.pause_requested(REPO, 4) is None
+    await signals.clear_pause(REPO, 3)
+    await signals.clear_pause(REPO, 3)
+    assert await signals.pause_requested(REPO, 3) is None
+
+
 async def test_waiting_is_set_and_unset(signals: RunSignals) -> None:
     assert not await signals.is_waiting(REPO, 3)
     await signals.set_waiting(REPO, 3, True)

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
 from arq import Retry
 from arq.connections import ArqRedis
 
-from bot.core import jobs
+from bot.core import job_codec, jobs
 from bot.core.events import Event
 from bot.core.routing import Router
 from bot.core.settings import Settings
@@ -20,10 +24,12 @@ from handlers import router as default_router
 from tests.fake_github import FakeGitHub
 from tests.fake_github_fixtures import WEBHOOK_SECRET
 from tests.handler_support import deliver, worker_ctx
+from tests.pickle_support import pickled_job
 from tests.webhook_support import SUBSCRIPTIONS, app_client, github_headers, recorded_payloads
 
 EXPECTED_ROUTES = {
     ("issues", "labeled"): ["handlers.issues.on_issue_labeled"],
+    ("issues", "edited"): ["handlers.issues.on_issue_edited"],
     ("issues", "closed"): ["handlers.issues.on_issue_closed"],
     ("issues", "unlabeled"): ["handlers.issues.on_issue_unlabeled"],
     ("issue_comment", "created"): ["handlers.issue_comment.on_comment_created"],
@@ -140,3 +146,64 @@ async def test_a_real_worker_retries_a_failing_handler_then_gives_up_cleanly(
         await worker.close()
     assert calls == ["every_action", "first", "last", "first", "last"]
     assert (worker.jobs_complete, worker.jobs_failed, worker.jobs_retried) == (1, 0, 1)
+
+
+def recording_router(seen: list[dict[str, Any]]) -> Router:
+    router = Router()
+
+    async def record(event: Event, ctx: Any) -> None:
+        seen.append(event.payload)
+
+    router.register("issues", action="labeled")(record)
+    return router
+
+
+async def run_burst(settings: Settings, router: Router, github_app: GitHubKitApp) -> Any:
+    worker = build_worker(settings, router, github_app, burst=True)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    return worker
+
+
+async def test_a_pickled_job_is_refused_and_logged_and_the_next_job_still_runs(
+    settings: Settings,
+    github_app: GitHubKitApp,
+    redis: aioredis.Redis,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Someone who can write to Redis queues a pickle that runs a command when loaded: the
+    worker refuses it without loading it, and goes on to the delivery queued after it."""
+    marker = tmp_path / "ran"
+    await redis.set("arq:job:delivery:evil", pickled_job(jobs.PROCESS_DELIVERY, marker))
+    await redis.zadd(jobs.DELIVERY_QUEUE, {"delivery:evil": int(time.time() * 1000) - 1000})
+    queue = DeliveryQueue(ArqRedis(connection_pool=redis.connection_pool), 60)
+    assert await queue.enqueue_once("issues", "good-1", b'{"action": "labeled"}')
+    seen: list[dict[str, Any]] = []
+    with caplog.at_level(logging.ERROR, logger="arq.worker"):
+        worker = await run_burst(settings, recording_router(seen), github_app)
+    assert not marker.exists()
+    assert (worker.jobs_complete, worker.jobs_failed) == (1, 1)
+    assert seen == [{"action": "labeled"}]
+    [refusal] = [r for r in caplog.records if "delivery:evil" in r.getMessage()]
+    assert refusal.exc_info is not None
+    assert isinstance(refusal.exc_info[1].__cause__, job_codec.RefusedJob)
+    assert not await redis.exists("arq:job:delivery:evil")
+    assert await redis.zcard(jobs.DELIVERY_QUEUE) == 0
+    refused = orjson.loads(await redis.get("arq:result:delivery:evil"))
+    assert refused["s"] is False
+    assert refused["r"] == "DeserializationError: unable to deserialize job"
+
+
+async def test_results_are_stored_as_json(
+    settings: Settings, github_app: GitHubKitApp, redis: aioredis.Redis
+) -> None:
+    queue = DeliveryQueue(ArqRedis(connection_pool=redis.connection_pool), 60)
+    assert await queue.enqueue_once("issues", "res-1", b'{"action": "labeled"}')
+    await run_burst(settings, recording_router([]), github_app)
+    result = orjson.loads(await redis.get("arq:result:delivery:res-1"))
+    assert result["s"] is True
+    assert result["r"] == {"ran": [f"{__name__}.recording_router.<locals>.record"], "failed": []}
+    assert result["a"] == ["issues", "res-1", {"action": "labeled"}]

@@ -406,3 +406,39 @@ async def test_installation_token_over_ghsim_never_touches_disk(
 
 def test_checkout_is_exported() -> None:
     assert Checkout.__name__ == "Checkout"
+
+
+@pytest.mark.parametrize("ref", ["refs/heads/main", "refs/tags/v1", "pilot/1", "refs/pilot/a..b"])
+async def test_a_held_ref_must_lie_outside_branches_and_tags(
+    workspace: Workspace, remote: Path, ref: str
+) -> None:
+    with pytest.raises(WorkspaceError, match="outside branches and tags"):
+        await workspace.checkout("alice/demo", str(remote), None, "main", "pilot/issue-1-x", ref)
+
+
+async def test_held_work_is_pushed_to_its_ref_resumed_from_it_then_published(
+    workspace: Workspace, remote: Path
+) -> None:
+    held = "refs/pilot/1"
+    run = await workspace.checkout("alice/demo", str(remote), None, "main", "pilot/issue-1-x", held)
+    try:
+        author = ("Issue Pilot", "pilot@example.com")
+        sha = await run.commit_patch(new_file_patch("a.txt"), "Add a", [], author)
+        assert sha is not None
+        await run.push(None)
+        assert git(remote, "rev-parse", held) == sha
+        assert "pilot/issue-1-x" not in git(remote, "branch", "--list")
+        assert sha[:7] in await run.review_text(sha)
+    finally:
+        run.cleanup()
+    again = await workspace.checkout(
+        "alice/demo", str(remote), None, "main", "pilot/issue-1-x", held
+    )
+    try:
+        assert again.head_sha == sha and again.resumed
+        await again.publish(sha, None)
+        assert await again.drop_held(None)
+        assert git(remote, "rev-parse", "refs/heads/pilot/issue-1-x") == sha
+        assert held not in git(remote, "for-each-ref", "--format=%(refname)")
+    finally:
+        again.cleanup()

@@ -9,11 +9,13 @@ import redis.asyncio as aioredis
 from bot.core import jobs
 from bot.core.events import Event, Ignore
 from bot.core.settings import Settings
+from bot.core.signals import pause_key
+from bot.core.snapshot import IssueSnapshot, digest
 from bot.github.api import Repo
 from bot.github.backend import GitHubKitApp
 from bot.github.status_comment import parse_state
 from handlers.issue_comment import Answer, decide_comment
-from handlers.issues import StopRun, decide_closed, decide_unlabeled
+from handlers.issues import Edited, StopRun, decide_closed, decide_edited, decide_unlabeled
 from tests.fake_github import BOT_LOGIN, FakeGitHub, load_payload
 from tests.handler_support import commented, deliver, labeled, worker_ctx
 
@@ -38,7 +40,16 @@ async def test_recorded_label_event_starts_a_run(
     assert fake_github.reactions == [("issue", ISSUE, "eyes")]
     [status] = fake_github.comment_bodies(ISSUE)
     assert "Queued, asked by @Codertocat." in status
-    assert parse_state(status) == {"phase": "queued", "requested_by": "Codertocat", "issue": 1}
+    state = parse_state(status)
+    assert state is not None
+    assert {k: state[k] for k in ("phase", "requested_by", "issue")} == {
+        "phase": "queued",
+        "requested_by": "Codertocat",
+        "issue": 1,
+    }
+    # The run works from the text the labelled event carried, not from a later read.
+    issue = load_payload("issues", "labeled")["issue"]
+    assert state["snapshot"] == IssueSnapshot.take(issue["title"], issue["body"]).to_dict()
     assert await run_jobs(redis) == [jobs.run_job_id(REPO, ISSUE)]
     # The recorded payload names no installation, so the bot asked GitHub for it.
     assert fake_github.calls("GET", r"/repos/Codertocat/Hello-World/installation")
@@ -441,3 +452,48 @@ def test_a_comment_without_a_command_may_be_an_answer() -> None:
     assert decide_comment(Event("issue_comment", "d", commented("  \n")), "/pilot") == Ignore(
         "empty comment"
     )
+
+
+def edited(changes: dict[str, Any], body: str | None = None) -> dict[str, Any]:
+    """The recorded `issues.edited` payload, with the changes (and body) a scenario needs."""
+    payload = copy.deepcopy(load_payload("issues", "edited"))
+    payload["changes"] = changes
+    if body is not None:
+        payload["issue"]["body"] = body
+    return payload
+
+
+def test_an_edit_that_changed_neither_title_nor_body_is_ignored() -> None:
+    # The recorded payload's `changes` is empty, as for an edit of nothing the run reads.
+    payload = load_payload("issues", "edited")
+    assert payload["changes"] == {}
+    assert isinstance(decide_edited(Event("issues", "d", payload)), Ignore)
+
+
+def test_an_edit_of_the_body_carries_the_new_text_to_the_run() -> None:
+    payload = edited({"body": {"from": "old"}}, body="new <!-- hidden -->")
+    decision = decide_edited(Event("issues", "d", payload))
+    assert isinstance(decision, Edited)
+    assert decision.sha256 == digest(payload["issue"]["title"], "new <!-- hidden -->")
+    assert decision.event == {
+        "kind": "edited",
+        "title": payload["issue"]["title"],
+        "body": "new <!-- hidden -->",
+        "by": "Codertocat",
+    }
+
+
+async def test_an_edit_raises_the_pause_flag_and_wakes_the_run(
+    ctx: dict[str, Any], fake_github: FakeGitHub, redis: aioredis.Redis
+) -> None:
+    payload = edited({"title": {"from": "Old"}}, body="new text")
+    await deliver(ctx, "issues", payload)
+    title = payload["issue"]["title"]
+    assert (await redis.get(pause_key(REPO, ISSUE))).decode() == digest(title, "new text")
+    [(function, _, _, kwargs)] = ctx["queue"].asked
+    assert function == jobs.ADVANCE_RUN
+    assert kwargs["event"]["kind"] == "edited" and kwargs["event"]["body"] == "new text"
+    # Deciding needs no GitHub call: the run compares with its snapshot.
+    assert fake_github.requests == []
+    await deliver(ctx, "issues", load_payload("issues", "edited"))
+    assert len(ctx["queue"].asked) == 1

@@ -142,3 +142,19 @@ def test_config_is_immutable() -> None:
     config = parse_repo_config("max_steps: 5\n")
     with pytest.raises(Exception, match="frozen"):
         config.max_steps = 6
+
+
+@pytest.mark.parametrize("mode", ["auto", "always", "never"])
+def test_hold_takes_its_three_modes(mode: str) -> None:
+    assert parse_repo_config(f"hold: {mode}\n").hold == mode
+
+
+def test_hold_defaults_to_auto() -> None:
+    assert RepoConfig().hold == "auto"
+
+
+@pytest.mark.parametrize("value", ["sometimes", "no", "true", "1", "[auto]"])
+def test_hold_refuses_anything_else_on_its_line(value: str) -> None:
+    [problem] = problems_of(f"max_steps: 10\nhold: {value}\n")
+    assert (problem.line, problem.field) == (2, "hold")
+    assert "'auto', 'always' or 'never'" in problem.message

@@ -3,13 +3,11 @@ commands stay inside their container."""
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
-import tarfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +16,14 @@ import pytest
 import pytest_asyncio
 
 from bot.github.workspace import Workspace
-from bot.sandbox.api import SandboxError, SandboxFileError, SandboxSpec
+from bot.sandbox.api import SandboxError, SandboxFileError
 from bot.sandbox.cleanup import reap
 from bot.sandbox.containers import LABEL_CREATED, LABEL_OWNER, LABEL_RUN
 from bot.sandbox.docker_sandbox import DockerSandbox, workspace_path
 from bot.sandbox.docker_sandboxes import DockerSandboxes
-from tests.services import setting, unavailable
+from bot.sandbox.setup_network import SETUP_NETWORK
+from tests.sandbox.docker_support import labelled, make_tar, spec
+from tests.services import setting
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -40,57 +40,9 @@ TREE = {
 }
 
 
-def make_tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o755 if name.endswith(".sh") else 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[docker.DockerClient]:
-    host = setting("DOCKER_HOST")
-    try:
-        made = docker.DockerClient(base_url=host) if host else docker.from_env()
-        made.ping()
-    except Exception:
-        unavailable(f"dockerd at {host}")
-    image = setting("PILOT_SANDBOX_IMAGE", "issue-pilot-sandbox:bookworm-1")
-    try:
-        made.images.get(str(image))
-    except docker.errors.ImageNotFound:
-        unavailable(f"the sandbox image {image}")
-    yield made
-    made.close()
-
-
 @pytest.fixture(scope="module")
 def sandboxes(client: docker.DockerClient) -> DockerSandboxes:
     return DockerSandboxes(client)
-
-
-def spec(**overrides: object) -> SandboxSpec:
-    image = setting("PILOT_SANDBOX_IMAGE", "issue-pilot-sandbox:bookworm-1")
-    values: dict[str, object] = {
-        "run_id": f"test-{uuid.uuid4().hex[:8]}",
-        "image": image,
-        "memory_bytes": 512 * 1024**2,
-        "pids": 128,
-    }
-    values.update(overrides)
-    return SandboxSpec(**values)  # type: ignore[arg-type]
-
-
-def labelled(client: docker.DockerClient, run_id: str) -> list[str]:
-    label: dict[str, str | list[str] | bool] = {"label": f"{LABEL_RUN}={run_id}"}
-    containers = client.containers.list(all=True, filters=label)
-    return [str(c.name) for c in containers] + [
-        str(v.name) for v in client.volumes.list(filters=label)
-    ]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -431,7 +383,7 @@ async def test_an_error_leaves_nothing_behind(
             async with session.phase("develop", network=True) as sandbox:
                 assert (await sandbox.run("true")).exit_code == 0
                 attrs = client.containers.get(sandbox.container_id).attrs
-                assert attrs["HostConfig"]["NetworkMode"] in ("bridge", "default")
+                assert attrs["HostConfig"]["NetworkMode"] == SETUP_NETWORK
                 assert labelled(client, run.run_id) != []
                 raise RuntimeError("the agent crashed")
     assert labelled(client, run.run_id) == []

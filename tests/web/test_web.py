@@ -23,6 +23,7 @@ from tests.webhook_support import (
 PAYLOADS = recorded_payloads()
 SUBSCRIBED = {
     ("issues", "labeled"),
+    ("issues", "edited"),
     ("issues", "unlabeled"),
     ("issues", "closed"),
     ("issue_comment", "created"),

@@ -10,8 +10,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.agent.requirements import NodeStatus, RequirementTree
+from bot.core.hidden import strip_hidden
+from bot.run.hold_rule import is_held
 from bot.run.kernel import Run
 from bot.run.phases.ci import CiHost, evidence, fix_ci, on_ci
+from bot.run.phases.edits import approve_edit, go_on_after_edit
+from bot.run.phases.hold import approve_held
 from bot.run.phases.pull_request import await_ci
 from bot.run.phases.review import ReviewHost, on_review
 from bot.run.phases.start import StartHost, start
@@ -46,9 +50,10 @@ async def on_command(run: Run[CommandsHost], state: RunState, event: dict[str, A
     async def reply(body: str) -> None:
         await run.host.post_once(f"cmd-{comment_id}", body, number)
 
-    said = Said(
-        str(event.get("name")), str(event.get("sender")), str(event.get("args") or ""), reply
-    )
+    # An answer reaches the agent as people read it on GitHub, nothing hidden in it.
+    args = strip_hidden(str(event.get("args") or ""))
+    state.hidden_ignored += args.fragments
+    said = Said(str(event.get("name")), str(event.get("sender")), args.text, reply)
     if not run.config.allows(said.sender):
         await reply(
             f"@{said.sender} is not in `allowed_users` of `.github/pilot.yml`; nothing done."
@@ -75,6 +80,13 @@ async def stop(run: Run[CommandsHost], state: RunState, said: Said) -> None:
 
 
 async def approve(run: Run[CommandsHost], state: RunState, said: Said) -> None:
+    if state.phase is Phase.WAIT_EDIT:
+        await said.reply(approve_edit(run, state, said.sender))
+        await go_on_after_edit(run, state)
+        return
+    if is_held(state) and state.phase is not Phase.WAIT_APPROVAL:
+        await approve_held_work(run, state, said)
+        return
     if state.phase is not Phase.WAIT_APPROVAL:
         await said.reply("No plan waits for approval.")
         await run.save(state, state.phase)
@@ -82,6 +94,11 @@ async def approve(run: Run[CommandsHost], state: RunState, said: Said) -> None:
     state.approved = True
     await said.reply(f"Plan approved by @{said.sender}; starting.")
     await start(run, state)
+
+
+async def approve_held_work(run: Run[CommandsHost], state: RunState, said: Said) -> None:
+    """`approve` of work held off the branch (bot/run/phases/hold.py)."""
+    await said.reply(await approve_held(run, state, said.sender, said.args))
 
 
 async def go_on(run: Run[CommandsHost], state: RunState, said: Said) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from bot.agent.requirements import Requirement
+from bot.core.hidden import strip_hidden
 from bot.core.text import cut
 from bot.run.kernel import Run
 from bot.run.phases.pull_request import await_ci
@@ -35,11 +36,16 @@ async def on_review(run: Run[ReviewHost], state: RunState, event: dict[str, Any]
         await run.save(state, state.phase)
         return
     comments = await run.host.review_comments(state.pr_number, review_id)
-    notes = [f"@{review.author} reviewed ({review.state}): {review.body or '(no summary)'}"]
+    # The handler let only a writer's review wake the run; the agent gets what GitHub shows.
+    summary = strip_hidden(review.body or "")
+    notes = [f"@{review.author} reviewed ({review.state}): {summary.text or '(no summary)'}"]
+    state.hidden_ignored += summary.fragments
     for comment in comments:
+        said = strip_hidden(comment.body or "")
+        state.hidden_ignored += said.fragments
         notes.append(
             f"Line comment {comment.id} on `{comment.path}` line {comment.line}:\n"
-            f"```diff\n{cut(comment.diff_hunk, 1500)}\n```\n{comment.body}"
+            f"```diff\n{cut(comment.diff_hunk, 1500)}\n```\n{said.text}"
         )
     node = Requirement(
         id=f"review-{review_id}",

@@ -13,7 +13,9 @@ from bot.agent.repo_map import repo_map
 from bot.agent.requirements import NodeStatus, Requirement, RequirementTree
 from bot.core.branches import branch_name
 from bot.github.checkout import Checkout
+from bot.run.hold_rule import is_held
 from bot.run.kernel import Parked, Run
+from bot.run.phases.hold import HoldHost, decide_once, hold_for_review
 from bot.run.phases.pull_request import PullRequestHost, open_pull
 from bot.run.phases.work import WorkHost, WorkItem, work
 from bot.run.state import Phase, RunState
@@ -22,7 +24,7 @@ from bot.run.state import Phase, RunState
 PLAN_NODE = Requirement("plan", "Plan the work", "Turn the issue into a requirement tree.")
 
 
-class StartHost(WorkHost, PullRequestHost, Protocol):
+class StartHost(WorkHost, PullRequestHost, HoldHost, Protocol):
     """Planning calls the model, not the host: the start path needs what work and the PR do."""
 
 
@@ -36,6 +38,7 @@ async def start(run: Run[StartHost], state: RunState) -> None:
         return
     state.branch = state.branch or branch_name(target.issue.number, target.issue.title)
     state.base_branch = state.base_branch or target.base_branch
+    await decide_once(run, state)  # before anything is pushed: the branch or the held ref
     async with run.checkout(state) as checkout:
         if state.tree is None:
             await _plan(run, state, checkout.paths())
@@ -51,6 +54,9 @@ async def start(run: Run[StartHost], state: RunState) -> None:
                 # GitHub refuses a pull request without commits; say so instead.
                 await run.fail(state, "the work is done but changed no file: nothing to review", "")
                 raise Parked
+            if is_held(state):
+                await hold_for_review(run, state, checkout)
+                return
             await open_pull(run, state)
 
         await work(run, state, checkout, items, tree, check=True, then=then)

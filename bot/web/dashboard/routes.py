@@ -26,6 +26,7 @@ from bot.core.templates import page_environment
 from bot.web.dashboard import timeline as dashboard_timeline
 from bot.web.dashboard import view as dashboard_view
 from bot.web.dashboard.gate import DashboardGate
+from bot.web.dashboard.throttle import ThrottleLimits
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
@@ -79,7 +80,13 @@ def install(app: FastAPI, settings: Settings) -> None:
     token = settings.dashboard_secret()
     if token is not None:
         app.include_router(router)
-    app.add_middleware(DashboardGate, token=token, denied_page=lambda: render("denied.html.j2"))
+    limits = ThrottleLimits(settings.dashboard_max_failures, settings.dashboard_failure_window_s)
+    app.add_middleware(
+        DashboardGate,
+        token=token,
+        denied_page=lambda: render("denied.html.j2"),
+        limits=limits,
+    )
 
 
 def _reader(request: Request) -> RunFeedReader:

@@ -17,6 +17,7 @@ PHASES: dict[str, tuple[str, str]] = {
     "queued": ("queued", "working"),
     "plan": ("planning", "working"),
     "wait_approval": ("waiting for approval", "waiting"),
+    "held": ("held for review", "waiting"),
     "setup": ("setting up", "working"),
     "execute": ("working", "working"),
     "check": ("checking", "working"),
