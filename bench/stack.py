@@ -218,8 +218,16 @@ def _raise_on_sigterm() -> Callable[[], None]:
 
 
 @contextmanager
-def running_stack(redis: str, log_level: str = "WARNING") -> Iterator[Stack]:
-    """ghsim + serve + worker + scripted model under a temp dir, torn down on the way out."""
+def running_stack(
+    redis: str,
+    log_level: str = "WARNING",
+    sim_args: tuple[str, ...] = (),
+    llm_url: str | None = None,
+) -> Iterator[Stack]:
+    """ghsim + serve + worker + scripted model under a temp dir, torn down on the way out.
+
+    ``sim_args`` go to ghsim as they are (``--rate-limit NAME=VALUE``...); ``llm_url`` is a
+    model server of the caller's own instead of the scripted model."""
     restore = _raise_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="pilot-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -234,7 +242,7 @@ def running_stack(redis: str, log_level: str = "WARNING") -> Iterator[Stack]:
                 [
                     sys.executable, "-m", "ghsim", "--host", "127.0.0.1", "--port",
                     str(sim_port), "--data-dir", str(data), "--webhook-url",
-                    f"http://127.0.0.1:{web_port}/webhooks/github",
+                    f"http://127.0.0.1:{web_port}/webhooks/github", *sim_args,
                 ],
                 {**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
@@ -248,7 +256,7 @@ def running_stack(redis: str, log_level: str = "WARNING") -> Iterator[Stack]:
                 "PILOT_GITHUB_WEBHOOK_SECRET": str(info["webhook_secret"]),
                 "PILOT_GITHUB_API_URL": f"{stack.api_url}/",
                 "PILOT_REDIS_URL": redis,
-                "PILOT_LLM_BASE_URL": model.base_url,
+                "PILOT_LLM_BASE_URL": llm_url or model.base_url,
                 "PILOT_LLM_API_KEY": "scripted",
                 "PILOT_LLM_MODEL": "scripted",
                 "PILOT_RUNS_DIR": str(tmp / "runs"),

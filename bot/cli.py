@@ -60,6 +60,7 @@ def _sim(args: argparse.Namespace) -> int:
         webhook_url=args.webhook_url,
         ci_image=args.ci_image,
         ci_max_jobs=args.ci_max_jobs,
+        rate_limits=args.rate_limit,
     )
     return 0
 
@@ -171,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--webhook-url", default="http://127.0.0.1:8000/webhooks/github")
     sim.add_argument("--ci-image", default=None, help="image CI jobs run in")
     sim.add_argument("--ci-max-jobs", type=int, default=2, help="CI jobs run at once")
+    sim.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change one of GitHub's rate limits ghsim enforces (docs/ghsim.md), repeatable",
+    )
     sim.set_defaults(run=_sim)
 
     setup = sub.add_parser("setup", help="register the GitHub App from its manifest, write .env")

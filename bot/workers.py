@@ -7,11 +7,14 @@ import logging
 import signal
 from contextlib import suppress
 
+import redis.asyncio as aioredis
+
 from bot.agent.llm import llm_from_settings
 from bot.core.routing import Router
 from bot.core.settings import Settings
 from bot.delivery.worker import build_worker
 from bot.github.backend import GitHubKitApp
+from bot.github.pacing import PaceLimits, RedisBuckets, RedisPacer
 from bot.run.worker import build_run_worker, instance_id
 from bot.sandbox.docker_sandboxes import DockerSandboxes
 
@@ -20,7 +23,15 @@ log = logging.getLogger("pilot.worker")
 
 async def run_workers(settings: Settings, router: Router) -> None:
     """Both workers on one GitHub App identity; `router` is the composed handler router."""
-    app = GitHubKitApp(settings.app_id(), settings.private_key(), settings.github_api_url)
+    # The installations' request budgets, shared with every other worker through Redis.
+    pacing_redis = aioredis.Redis.from_url(settings.redis_url)
+
+    def pacer(installation_id: int) -> RedisPacer:
+        return RedisPacer(RedisBuckets(pacing_redis, installation_id, PaceLimits()))
+
+    app = GitHubKitApp(
+        settings.app_id(), settings.private_key(), settings.github_api_url, throttler_for=pacer
+    )
     llm = llm_from_settings(settings) if settings.llm_base_url else None
     if llm is None:
         log.warning("no model configured: runs will stop with a comment saying so")
@@ -48,3 +59,4 @@ async def run_workers(settings: Settings, router: Router) -> None:
             with suppress(asyncio.CancelledError):
                 await task
         await app.aclose()
+        await pacing_redis.aclose()

@@ -12,7 +12,7 @@ from ghsim import ci, git_http
 from ghsim.config import SimConfig
 from ghsim.errors import install_handlers
 from ghsim.json_bodies import JsonBodies
-from ghsim.ratelimit import RateLimitHeaders
+from ghsim.ratelimit import RateLimiter, RateLimitHeaders
 from ghsim.routes import (
     actions,
     app_manifests,
@@ -20,6 +20,7 @@ from ghsim.routes import (
     checks,
     collaborators,
     comments,
+    commits,
     contents,
     deliveries,
     graphql,
@@ -33,6 +34,7 @@ from ghsim.routes import (
     review_comments,
     reviews,
     statuses,
+    usage,
     users,
     web,
 )
@@ -42,12 +44,14 @@ log = logging.getLogger("ghsim")
 
 # Literal paths (``/issues/comments``, ``/pulls/comments``) come before ``/{number}`` ones.
 CORE_REST = [
+    usage,
     users,
     apps,
     app_manifests,
     deliveries,
     repos,
     contents,
+    commits,
     refs,
     collaborators,
     comments,
@@ -86,6 +90,7 @@ def create_app(config: SimConfig) -> FastAPI:
         openapi_url="/_openapi.json",
     )
     app.state.sim = sim
+    app.state.rate_limiter = RateLimiter(config.rate_limits)
     install_handlers(app)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(JsonBodies)

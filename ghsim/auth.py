@@ -45,6 +45,9 @@ class Caller:
     read_only: bool = False
     # The App behind a JWT: the built-in one or one registered from a manifest.
     app_id: int | None = None
+    # Whether a push may create, change or delete `.github/workflows/*`: an installation
+    # token only with the `workflows` permission (people's tokens here have every scope).
+    workflows: bool = True
 
     @property
     def login(self) -> str | None:
@@ -98,6 +101,7 @@ def resolve(sim: Sim, header: str | None) -> Caller:
             int(found["installation_id"]),
             None if scope is None else frozenset(scope),
             all(level == "read" for level in found["permissions"].values()),
+            workflows=found["permissions"].get("workflows") == "write",
         )
     if token.count(".") == 2:
         return Caller("app", app_id=verify_app_jwt(sim, token))

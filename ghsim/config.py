@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ghsim.rate_rules import RateLimits
 
 
 @dataclass(frozen=True)
@@ -14,12 +16,20 @@ class SimConfig:
     webhook_url: str | None = None
     ci_image: str | None = None
     ci_max_jobs: int = 2
+    # Every new workflow run waits (`action_required`) until a writer approves it through
+    # `POST /repos/{o}/{r}/actions/runs/{id}/approve`; a repository can ask for it alone.
+    ci_approval_required: bool = False
+    # Every account's GitHub plan until `PUT /api/v3/_ghsim/users/{login}/plan` sets its own:
+    # on `free` (GitHub's default) and `pro`, private repositories refuse draft pull requests.
+    default_plan: str = "free"
     # Public address when clients reach ghsim by another name than host:port.
     public_url: str | None = None
     # First retry delay of a failed webhook delivery; doubles each attempt.
     webhook_retry_base: float = 1.0
     webhook_retry_max_delay: float = 60.0
     webhook_max_attempts: int = 20
+    # GitHub's primary and secondary rate limits, on at GitHub's numbers (`rate_rules.py`).
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
     @property
     def base_url(self) -> str:

@@ -27,6 +27,7 @@ from ghsim.git_refs import list_refs
 from ghsim.push_events import after_push
 from ghsim.sim import Sim, get_sim
 from ghsim.store import Doc
+from ghsim.workflow_guard import guard_env, guarded
 
 log = logging.getLogger("ghsim.git")
 router = APIRouter()
@@ -92,6 +93,8 @@ def _cgi_env(sim: Sim, repo: Doc, path: str, request: Request, caller: Caller) -
         env["HTTP_CONTENT_ENCODING"] = request.headers["content-encoding"]
     if request.headers.get("git-protocol"):
         env["GIT_PROTOCOL"] = request.headers["git-protocol"]
+    if path == "git-receive-pack" and guarded(caller):
+        env.update(guard_env(sim.config.data_dir))
     return env
 
 

@@ -13,6 +13,7 @@ import uvicorn
 
 from ghsim.app import create_app
 from ghsim.config import SimConfig
+from ghsim.rate_rules import RateLimits
 
 LOCK_FILE = "ghsim.lock"
 
@@ -50,6 +51,8 @@ def serve(
     ci_image: str | None = None,
     ci_max_jobs: int = 2,
     public_url: str | None = None,
+    ci_approval_required: bool = False,
+    rate_limits: list[str] | None = None,
 ) -> None:
     """Serve ghsim until interrupted; state lives in ``data_dir`` and survives restarts."""
     config = SimConfig(
@@ -60,6 +63,8 @@ def serve(
         ci_image=ci_image,
         ci_max_jobs=ci_max_jobs,
         public_url=public_url,
+        ci_approval_required=ci_approval_required,
+        rate_limits=RateLimits().with_overrides(rate_limits or []),
     )
     lock = lock_data_dir(config.data_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -88,6 +93,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ci-image", default=None)
     parser.add_argument("--ci-max-jobs", type=int, default=2)
     parser.add_argument("--public-url", default=None)
+    parser.add_argument(
+        "--ci-approval-required",
+        action="store_true",
+        help="hold every new workflow run (action_required) until approved through the API",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change one of GitHub's rate limits (ghsim/rate_rules.py RateLimits), e.g. "
+        "content_per_minute=1000 or enabled=false; repeatable",
+    )
     args = parser.parse_args(argv)
     serve(
         args.host,
@@ -97,4 +115,6 @@ def main(argv: list[str] | None = None) -> None:
         args.ci_image,
         args.ci_max_jobs,
         args.public_url,
+        args.ci_approval_required,
+        args.rate_limit,
     )

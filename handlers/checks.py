@@ -17,6 +17,8 @@ from bot.github.api import Repo
 router = Router()
 log = logging.getLogger("pilot.handlers.checks")
 
+# The check suites of GitHub Actions belong to this App; their workflow runs report too.
+ACTIONS_APP = "github-actions"
 # A pending status says nothing new: the run already waits for it.
 FINAL_STATUS_STATES = frozenset({"success", "failure", "error"})
 
@@ -72,6 +74,10 @@ def decide_check_run(event: Event, own_slug: str) -> CiWake | Ignore:
     suite = run.get("check_suite") or {}
     if own_slug in (_app_slug(run), _app_slug(suite)):
         return Ignore("our own check run")
+    if _app_slug(suite) == ACTIONS_APP and suite.get("status") != "completed":
+        # One job of a workflow: the workflow run's own `completed` (and its suite's) follows
+        # when the last job ends, so waking on each job would only read CI still running.
+        return Ignore("a GitHub Actions job: its workflow run's completion wakes the run")
     key = f"check_run:{run.get('id')}:{run.get('completed_at')}"
     return _wake(event, run.get("head_sha"), [suite.get("head_branch")], key)
 
@@ -81,8 +87,19 @@ def decide_workflow_run(event: Event) -> CiWake | Ignore:
     head_repo = (run.get("head_repository") or {}).get("full_name")
     if head_repo is not None and head_repo != event.repo_full_name:
         return Ignore("a workflow run of a fork's branch")
-    key = f"workflow_run:{run.get('id')}:{run.get('run_attempt')}"
+    # The conclusion is in the key: a run held for approval (completed, action_required)
+    # completes again, same attempt, once approved.
+    key = f"workflow_run:{run.get('id')}:{run.get('run_attempt')}:{run.get('conclusion')}"
     return _wake(event, run.get("head_sha"), [run.get("head_branch")], key)
+
+
+def decide_workflow_run_requested(event: Event) -> CiWake | Ignore:
+    """GitHub announces a run it holds for approval only as `requested`, already completed
+    with `action_required` (no `completed` follows until it is approved and has run)."""
+    run = event.payload.get("workflow_run") or {}
+    if run.get("conclusion") != "action_required":
+        return Ignore("a requested workflow run: its completion wakes the run")
+    return decide_workflow_run(event)
 
 
 def decide_status(event: Event, own_login: str) -> CiWake | Ignore:
@@ -101,6 +118,12 @@ async def _act(ctx: HandlerContext, event: Event, decision: CiWake | Ignore) -> 
         log.debug("ignored", extra={"delivery_id": event.delivery_id, "reason": decision.reason})
         return
     for issue in decision.issues:
+        index = ctx.ci_index
+        if index is not None and await index.is_settled(
+            decision.repo.full_name, issue, decision.sha
+        ):
+            log.debug("settled sha", extra={"delivery_id": event.delivery_id, "issue": issue})
+            continue
         await wake_run(
             ctx, decision.repo, issue, decision.installation_id, decision.event, decision.key
         )
@@ -126,6 +149,12 @@ async def on_check_run_completed(event: Event, ctx: HandlerContext) -> None:
 async def on_workflow_run_completed(event: Event, ctx: HandlerContext) -> None:
     """Fires when an Actions workflow run completes; one on a pilot branch wakes its run."""
     await _act(ctx, event, decide_workflow_run(event))
+
+
+@router.register("workflow_run", action="requested")
+async def on_workflow_run_requested(event: Event, ctx: HandlerContext) -> None:
+    """Fires when a workflow run is requested; one held for approval wakes its run."""
+    await _act(ctx, event, decide_workflow_run_requested(event))
 
 
 @router.register("status")

@@ -131,8 +131,16 @@ class Receiver:
 class GhsimProcess:
     """``python -m ghsim`` on a free port with its own data dir."""
 
-    def __init__(self, data_dir: Path, webhook_url: str | None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        webhook_url: str | None,
+        port: int | None = None,
+        rate_limits: list[str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        # `--rate-limit NAME=VALUE` flags; GitHub's numbers apply without them.
+        self.rate_limits = rate_limits or []
         self.webhook_url = webhook_url
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -169,6 +177,8 @@ class GhsimProcess:
         ]
         if self.webhook_url:
             args += ["--webhook-url", self.webhook_url]
+        for limit in self.rate_limits:
+            args += ["--rate-limit", limit]
         self.log = open(self.data_dir.parent / f"ghsim-{self.port}.log", "ab")
         self.proc = subprocess.Popen(
             args,

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from arq.connections import ArqRedis
 
 from bot.core import job_codec, jobs
+from bot.core.ci_index import RedisCiIndex
 from bot.core.coordination import RedisCoordination
 from bot.core.routing import Router
 from bot.core.settings import Settings
@@ -60,6 +61,7 @@ def worker_ctx(
             jobs=queue,
             coordination=RedisCoordination(redis),
             signals=RedisRunSignals(redis),
+            ci_index=RedisCiIndex(redis),
         ),
         "queue": queue,
     }

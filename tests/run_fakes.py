@@ -61,6 +61,8 @@ class MemoryRunHost:
     check_runs_of: dict[str, list[Any]] = field(default_factory=dict)
     statuses_of: dict[str, list[Any]] = field(default_factory=dict)
     job_logs_of: dict[str, list[Any]] = field(default_factory=dict)
+    workflow_runs_of: dict[str, list[Any]] = field(default_factory=dict)
+    suites_of: dict[str, list[Any]] = field(default_factory=dict)
     reviews: dict[int, Any] = field(default_factory=dict)
     comments_of_review: dict[int, list[Any]] = field(default_factory=dict)
     note_numbers: dict[str, int | None] = field(default_factory=dict)
@@ -103,6 +105,12 @@ class MemoryRunHost:
 
     async def failed_job_logs(self, sha: str) -> list[Any]:
         return list(self.job_logs_of.get(sha, []))
+
+    async def workflow_runs(self, sha: str) -> list[Any]:
+        return list(self.workflow_runs_of.get(sha, []))
+
+    async def check_suites(self, sha: str) -> list[Any]:
+        return list(self.suites_of.get(sha, []))
 
     async def mark_ready(self, number: int) -> None:
         self.ready.append(number)
@@ -148,6 +156,11 @@ class MemoryRunHost:
         pull = Pull(branch, base, title, body, number=len(self.pulls) + 100)
         self.pulls.append(pull)
         return PullRef(pull.number, f"https://example.test/pull/{pull.number}")
+
+    async def retitle_pull(self, number: int, title: str) -> None:
+        for pull in self.pulls:
+            if pull.number == number:
+                pull.title = title
 
     async def update_pull(self, number: int, body: str) -> None:
         self.pull_updates.append((number, body))

@@ -21,6 +21,7 @@ LAZY_FOR_START_UP = {
     ("ghsim/auth.py", "jwt"),
     ("ghsim/webhooks.py", "httpx"),
     ("ghsim/routes/web.py", "jinja2"),
+    ("ghsim/routes/web.py", "ghsim.markdown"),  # markdown-it, linkify-it and nh3
     ("ghsim/ci/workflow.py", "yaml"),
     ("ghsim/ci/sandbox.py", "docker"),
     ("ghsim/ci/sandbox.py", "docker.errors"),

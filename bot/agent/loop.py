@@ -40,6 +40,9 @@ class AgentLimits:
     keep_recent_turns: int = 4
     force_tools: bool = False  # two forced calls per step, for weak local models
     command_timeout_s: float = 600.0
+    # `.github/workflows/` may not be changed (GitHub refuses those pushes from an App
+    # without the `workflows` permission): the prompt says so and the file tools refuse.
+    workflows_read_only: bool = True
 
 
 @dataclass
@@ -169,7 +172,12 @@ class Agent:
     ) -> None:
         self.llm, self.sandbox, self.task, self.limits = llm, sandbox, task, limits
         self.budget, self.deadline, self.trajectory = budget, deadline, trajectory
-        system = render("agent/system.md.j2", workspace=WORKSPACE, forced=limits.force_tools)
+        system = render(
+            "agent/system.md.j2",
+            workspace=WORKSPACE,
+            forced=limits.force_tools,
+            workflows_read_only=limits.workflows_read_only,
+        )
         self.conversation = Conversation(
             system, render_task(task), limits.context_tokens, limits.keep_recent_turns
         )
@@ -291,7 +299,13 @@ class Agent:
                 timeout = max(1.0, min(self.limits.command_timeout_s, self.deadline.remaining_s))
                 self.answer(
                     call,
-                    await execute(action, self.sandbox, timeout, self.limits.observation_chars),
+                    await execute(
+                        action,
+                        self.sandbox,
+                        timeout,
+                        self.limits.observation_chars,
+                        self.limits.workflows_read_only,
+                    ),
                 )
         if ending is not None:
             raise ending

@@ -9,6 +9,7 @@ from typing import Any
 from bot.agent.llm import ToolCall, ToolSpec
 from bot.agent.observations import command_observation
 from bot.core.text import decode
+from bot.core.workflow_files import is_workflow_file, tool_refusal
 from bot.sandbox.api import Sandbox, SandboxFileError
 
 TOOL_NAMES = ("run_command", "write_file", "edit_file", "delete_file", "ask_human", "finish")
@@ -233,11 +234,26 @@ def apply_edit(text: str, old: str, new: str, path: str) -> str:
     return text.replace(old, new, 1)
 
 
+def refusal(action: Action, workflows_read_only: bool) -> str | None:
+    """Why a file tool may not touch its path, if it may not: workflow files are read-only
+    unless the repository allows them (`workflows: allowed` in `.github/pilot.yml`)."""
+    if not workflows_read_only or not isinstance(action, WriteFile | EditFile | DeleteFile):
+        return None
+    return tool_refusal(action.path) if is_workflow_file(action.path) else None
+
+
 async def execute(
-    action: Action, sandbox: Sandbox, timeout_s: float, observation_chars: int
+    action: Action,
+    sandbox: Sandbox,
+    timeout_s: float,
+    observation_chars: int,
+    workflows_read_only: bool = False,
 ) -> str:
-    """Carry out a sandbox action and describe the result; a failed file operation is an
-    observation for the model, not an error for the run."""
+    """Carry out a sandbox action and describe the result; a failed or refused file operation
+    is an observation for the model, not an error for the run."""
+    refused = refusal(action, workflows_read_only)
+    if refused is not None:
+        return f"Error: {refused}"
     try:
         if isinstance(action, RunCommand):
             timeout = min(action.timeout_s or timeout_s, timeout_s)

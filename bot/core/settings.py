@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     cache_dir: Path = Path("cache")
     run_timeout_s: int = 3 * 3600
     ci_timeout_s: float = 1800.0
+    # At most one edit of a run's status comment this often; endings and questions go at once.
+    status_edit_interval_s: float = 5.0
 
     max_body_bytes: int = 25 * 1024 * 1024
     body_read_timeout_s: float = 30.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.ci_index import CiIndex
 from bot.core.coordination import Coordination
 from bot.core.jobs import JobQueue
 from bot.core.settings import Settings
@@ -18,3 +19,5 @@ class HandlerContext:
     jobs: JobQueue
     coordination: Coordination
     signals: RunSignals
+    # Shas each run is done with: CI news about them is dropped unread (None: always wake).
+    ci_index: CiIndex | None = None

@@ -11,6 +11,7 @@ from arq.connections import RedisSettings
 from arq.worker import Function, Worker, func
 
 from bot.core import job_codec, jobs
+from bot.core.ci_index import RedisCiIndex
 from bot.core.coordination import RedisCoordination
 from bot.core.events import Event
 from bot.core.jsonlog import elapsed_ms
@@ -105,6 +106,7 @@ def build_worker(
             jobs=jobs.ArqJobQueue(ctx["redis"]),
             coordination=RedisCoordination(ctx["redis"]),
             signals=RedisRunSignals(ctx["redis"]),
+            ci_index=RedisCiIndex(ctx["redis"]),
         )
 
     functions: list[Function] = [

@@ -11,6 +11,11 @@ from typing import Literal, Protocol
 Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
 
 
+class DraftsNotSupported(Exception):
+    """GitHub refused a draft pull request: private repositories of accounts on Free or Pro
+    have none (422 "Draft pull requests are not supported in this repository.")."""
+
+
 @dataclass(frozen=True)
 class Repo:
     owner: str
@@ -86,6 +91,28 @@ class CheckRunInfo:
 
 
 @dataclass(frozen=True)
+class WorkflowRunInfo:
+    """An Actions workflow run of a commit: done only when `status` is completed."""
+
+    id: int
+    name: str
+    status: str
+    conclusion: str | None
+
+
+@dataclass(frozen=True)
+class CheckSuiteInfo:
+    """A check suite of a commit; one without check runs is no CI (GitHub makes empty
+    suites for every App that may write checks, and they stay queued)."""
+
+    id: int
+    app_slug: str
+    status: str
+    conclusion: str | None
+    check_runs: int
+
+
+@dataclass(frozen=True)
 class StatusInfo:
     context: str
     state: str
@@ -120,10 +147,9 @@ class ReviewComment:
     author: str
 
 
-# Job conclusions whose logs a fix needs; success, neutral and skipped need none.
-FAILED_CONCLUSIONS = frozenset(
-    {"failure", "cancelled", "timed_out", "action_required", "startup_failure", "stale"}
-)
+# Job conclusions whose logs a fix needs; success, neutral and skipped need none, and
+# `action_required` is a run waiting for a maintainer's approval, with no jobs and no logs.
+FAILED_CONCLUSIONS = frozenset({"failure", "cancelled", "timed_out", "startup_failure", "stale"})
 
 
 class GitHubClient(Protocol):
@@ -159,7 +185,9 @@ class GitHubClient(Protocol):
 
     async def create_pull(
         self, repo: Repo, head: str, base: str, title: str, body: str, draft: bool = True
-    ) -> PullInfo: ...
+    ) -> PullInfo:
+        """DraftsNotSupported when `draft` and the repository has no drafts."""
+        ...
 
     async def update_pull(
         self, repo: Repo, number: int, *, title: str | None = None, body: str | None = None
@@ -181,6 +209,14 @@ class GitHubClient(Protocol):
 
     async def failed_job_logs(self, repo: Repo, sha: str) -> list[JobLog]:
         """Logs of the failed Actions jobs of the workflow runs for `sha`."""
+        ...
+
+    async def workflow_runs(self, repo: Repo, sha: str) -> list[WorkflowRunInfo]:
+        """Every Actions workflow run for `sha` (`GET /actions/runs?head_sha=`)."""
+        ...
+
+    async def check_suites(self, repo: Repo, sha: str) -> list[CheckSuiteInfo]:
+        """Every check suite of `sha`, with how many check runs each holds."""
         ...
 
     async def mark_ready_for_review(self, repo: Repo, number: int) -> None: ...

@@ -6,49 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import httpx
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import BaseCacheStrategy
+from githubkit.throttling import BaseThrottler
+from githubkit.typing import RetryDecisionFunc
 
 from bot.github.api import Repo
 from bot.github.ci_calls import CiCalls
 from bot.github.issue_calls import IssueCalls
+from bot.github.limit_retry import retry_decision
 from bot.github.pull_calls import PullCalls
-
-# Refresh a push token this long before GitHub says it expires, so a push that starts
-# just before expiry still has time to finish.
-TOKEN_MARGIN = timedelta(minutes=5)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class InstallationTokens:
-    """Installation access tokens minted as the App, one per repository, kept until near expiry.
-
-    Scoped to one repository so a token handed to git can reach nothing else.
-    """
-
-    as_app: GitHub[AppAuthStrategy]
-    installation_id: int
-    clock: Callable[[], datetime] = field(default=_utcnow)
-    _cache: dict[str, tuple[str, datetime]] = field(default_factory=dict)
-
-    async def for_repo(self, repo: Repo) -> str:
-        key = repo.full_name.lower()
-        cached = self._cache.get(key)
-        if cached is not None and self.clock() < cached[1] - TOKEN_MARGIN:
-            return cached[0]
-        resp = await self.as_app.rest.apps.async_create_installation_access_token(
-            self.installation_id, repositories=[repo.name]
-        )
-        data = resp.parsed_data
-        self._cache[key] = (data.token, datetime.fromisoformat(data.expires_at))
-        return data.token
+from bot.github.shared_token import InstallationTokens, SharedInstallationAuth
 
 
 @dataclass
@@ -60,7 +30,8 @@ class InstallationClient(IssueCalls, PullCalls, CiCalls):
     tokens: InstallationTokens
 
     async def push_token(self, repo: Repo) -> str:
-        return await self.tokens.for_repo(repo)
+        # The installation's one token: the worker, not the sandbox, hands it to git.
+        return await self.tokens.current()
 
 
 class SharedTransport(httpx.AsyncBaseTransport):
@@ -92,7 +63,10 @@ class GitHubKitApp:
     base_url: str
     transport: httpx.AsyncBaseTransport = field(default_factory=httpx.AsyncHTTPTransport)
     cache_strategy: BaseCacheStrategy | None = None
-    auto_retry: bool = True
+    # True: GitHub's rate-limit answers are waited out and retried (bounded, limit_retry.py).
+    auto_retry: bool | RetryDecisionFunc = True
+    # An installation's requests wait for its shared budget (pacing.py); None: unpaced.
+    throttler_for: Callable[[int], BaseThrottler] | None = None
     _clients: dict[int, InstallationClient] = field(default_factory=dict)
     _installations: dict[str, int] = field(default_factory=dict)
     _bot_login: str | None = None
@@ -102,13 +76,18 @@ class GitHubKitApp:
         self._shared = SharedTransport(self.transport)
         self._as_app = self._github(AppAuthStrategy(self.app_id, self.private_key))
 
-    def _github(self, auth: AppAuthStrategy | AppInstallationAuthStrategy) -> GitHub:  # type: ignore[type-arg]
+    def _github(
+        self,
+        auth: AppAuthStrategy | AppInstallationAuthStrategy,
+        throttler: BaseThrottler | None = None,
+    ) -> GitHub:  # type: ignore[type-arg]
         return GitHub(
             auth,
             base_url=self.base_url.rstrip("/") + "/",
             async_transport=self._shared,
             cache_strategy=self.cache_strategy,
-            auto_retry=self.auto_retry,
+            auto_retry=retry_decision() if self.auto_retry is True else self.auto_retry,
+            throttler=throttler,
             user_agent="issue-pilot",
         )
 
@@ -153,9 +132,10 @@ class GitHubKitApp:
     def for_installation(self, installation_id: int) -> InstallationClient:
         client = self._clients.get(installation_id)
         if client is None:
-            auth = AppInstallationAuthStrategy(self.app_id, self.private_key, installation_id)
             tokens = InstallationTokens(self._as_app, installation_id)
-            client = InstallationClient(self._github(auth), tokens)
+            auth = SharedInstallationAuth(self.app_id, self.private_key, tokens)
+            throttler = self.throttler_for(installation_id) if self.throttler_for else None
+            client = InstallationClient(self._github(auth, throttler), tokens)
             self._clients[installation_id] = client
         return client
 

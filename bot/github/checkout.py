@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from bot.core.text import decode
+from bot.core.workflow_files import PUSH_REFUSAL, workflow_files
 from bot.github.git import GIT_TIMEOUT_S, Git, WorkspaceError, redact
 
 _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
@@ -21,6 +22,15 @@ class PushRejected(WorkspaceError):
 
 class UnsafePatch(WorkspaceError):
     """The patch touches a path outside the tree or inside .git."""
+
+
+class WorkflowChange(WorkspaceError):
+    """The work changes workflow files, which the remote refuses from this App (`paths`); a
+    question for people, not a failure."""
+
+    def __init__(self, message: str, paths: list[str], argv: list[str], stderr: str) -> None:
+        super().__init__(message, argv, stderr)
+        self.paths = paths
 
 
 def check_patch_path(path: str) -> None:
@@ -146,10 +156,12 @@ class Checkout:
         message: str,
         trailers: list[tuple[str, str]],
         author: tuple[str, str],
+        workflows_read_only: bool = False,
     ) -> str | None:
         """Apply a `git diff --cached --binary` patch to head and commit it on the branch;
         None when it changes nothing. The patch is untrusted: it only ever reaches an index,
-        never a working tree, and paths outside the tree are refused before and after."""
+        never a working tree, and paths outside the tree are refused before and after.
+        `WorkflowChange` when it touches `.github/workflows/` and those are read-only."""
         if not patch.strip():
             return None
         code, numstat, stderr = await self.git.run(
@@ -157,8 +169,16 @@ class Checkout:
         )
         if code != 0:
             raise WorkspaceError("the patch does not parse", ["git", "apply", "--numstat"], stderr)
-        for path in _numstat_paths(numstat):
+        paths = _numstat_paths(numstat)
+        for path in paths:
             check_patch_path(path)
+        touched = workflow_files(paths) if workflows_read_only else []
+        if touched:
+            # Checked before committing: GitHub would refuse the push (the agent's file tools
+            # refuse these paths, but `run_command` can still write them).
+            raise WorkflowChange(
+                "the work changes workflow files", touched, ["git", "apply", "--numstat"], ""
+            )
         try:
             tree = await self._apply_to_index(patch)
         except WorkspaceError:
@@ -268,6 +288,16 @@ class Checkout:
         report = redact(out.decode(errors="replace"), token)
         command = ["git", "push", self.remote_url, refspec]
         for line in report.splitlines():
+            if line.startswith("!") and PUSH_REFUSAL in line:
+                # `! <src>:<dst> [remote rejected] (refusing to allow a GitHub App to create
+                # or update workflow `<path>` without `workflows` permission)`
+                path = line.partition("workflow `")[2].partition("`")[0]
+                raise WorkflowChange(
+                    "the remote refused a workflow change",
+                    [path] if path else [],
+                    command,
+                    f"{report}\n{stderr}",
+                )
             if line.startswith("!") and "[rejected]" in line:
                 where = refspec.partition(":")[2]
                 raise PushRejected(

@@ -8,7 +8,15 @@ from githubkit import AppInstallationAuthStrategy, GitHub
 from githubkit.exception import RequestFailed
 from githubkit_schemas.latest.models import Status
 
-from bot.github.api import FAILED_CONCLUSIONS, CheckRunInfo, JobLog, Repo, StatusInfo
+from bot.github.api import (
+    FAILED_CONCLUSIONS,
+    CheckRunInfo,
+    CheckSuiteInfo,
+    JobLog,
+    Repo,
+    StatusInfo,
+    WorkflowRunInfo,
+)
 
 # Pages of 100 read at most from one list; a commit with more checks than this is odd.
 MAX_PAGES = 10
@@ -103,6 +111,44 @@ class CiCalls:
             JobLog(job_id, name, conclusion, log)
             for (job_id, name, conclusion), log in zip(failed, logs, strict=True)
         ]
+
+    async def workflow_runs(self, repo: Repo, sha: str) -> list[WorkflowRunInfo]:
+        # JSON, not models, for the same reason as check runs: conclusions GitHub adds.
+        found: list[WorkflowRunInfo] = []
+        for page in range(1, MAX_PAGES + 1):
+            resp = await self.gh.rest.actions.async_list_workflow_runs_for_repo(
+                repo.owner, repo.name, head_sha=sha, per_page=100, page=page
+            )
+            runs = resp.json()["workflow_runs"]
+            found.extend(
+                WorkflowRunInfo(r["id"], r.get("name") or "", str(r["status"]), r.get("conclusion"))
+                for r in runs
+            )
+            if len(runs) < 100:
+                break
+        return found
+
+    async def check_suites(self, repo: Repo, sha: str) -> list[CheckSuiteInfo]:
+        found: list[CheckSuiteInfo] = []
+        for page in range(1, MAX_PAGES + 1):
+            resp = await self.gh.rest.checks.async_list_suites_for_ref(
+                repo.owner, repo.name, sha, per_page=100, page=page
+            )
+            suites = resp.json()["check_suites"]
+            for suite in suites:
+                app = suite.get("app")
+                found.append(
+                    CheckSuiteInfo(
+                        id=suite["id"],
+                        app_slug=(app.get("slug") or "") if app else "",
+                        status=str(suite["status"]),
+                        conclusion=suite.get("conclusion"),
+                        check_runs=int(suite.get("latest_check_runs_count") or 0),
+                    )
+                )
+            if len(suites) < 100:
+                break
+        return found
 
     async def _jobs(self, repo: Repo, run_id: int) -> list[tuple[int, str, str | None, str]]:
         """(id, name, conclusion, status) of the latest attempt's jobs of a workflow run."""

@@ -7,11 +7,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.github.api import CheckRunInfo, JobLog, StatusInfo
+from bot.github.api import CheckRunInfo, CheckSuiteInfo, JobLog, StatusInfo, WorkflowRunInfo
 
-CiState = Literal["none", "pending", "green", "red"]
+# none: nothing reported; quiet: everything completed but only skipped or neutral, which is
+# no CI either (a workflow whose jobs all skipped tested nothing); approval: workflow runs
+# wait for a maintainer to approve them.
+CiState = Literal["none", "pending", "approval", "red", "green", "quiet"]
 
 PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
+QUIET_CONCLUSIONS = frozenset({"neutral", "skipped"})
+# "Approving workflow runs from forks": a held run is completed with this conclusion.
+APPROVAL_CONCLUSION = "action_required"
 FAILING_STATUSES = frozenset({"failure", "error"})
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
@@ -29,12 +35,14 @@ MAX_LINE = 400
 
 @dataclass(frozen=True)
 class CiVerdict:
-    """`pending` while anything runs (failing may already be known), then `red` or `green`."""
+    """`pending` while anything runs (failing may already be known), `approval` while
+    workflow runs wait for a maintainer, then `red`, `green` or `quiet`."""
 
     state: CiState
     failing: list[str] = field(default_factory=list)
     passing: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
+    approval: list[str] = field(default_factory=list)
 
 
 def latest_check_runs(check_runs: Iterable[CheckRunInfo]) -> list[CheckRunInfo]:
@@ -52,17 +60,30 @@ def _own(slug: str, own_app_slug: str) -> bool:
 
 
 def verdict(
-    check_runs: Iterable[CheckRunInfo], statuses: Iterable[StatusInfo], own_app_slug: str
+    check_runs: Iterable[CheckRunInfo],
+    statuses: Iterable[StatusInfo],
+    own_app_slug: str,
+    workflow_runs: Iterable[WorkflowRunInfo] = (),
+    suites: Iterable[CheckSuiteInfo] = (),
 ) -> CiVerdict:
-    """Check runs and commit statuses of one commit, less the ones our own App made."""
+    """Check runs, commit statuses, workflow runs and check suites of one commit, less what
+    our own App made.
+
+    CI is done only when every workflow run and every suite holding check runs has
+    completed: a job waiting on `needs:` has no check run yet, so completed check runs
+    alone say nothing about the jobs still to come.
+    """
     failing: list[str] = []
     passing: list[str] = []
     pending: list[str] = []
+    approval: list[str] = []
+    succeeded = False
     for run in latest_check_runs(r for r in check_runs if not _own(r.app_slug, own_app_slug)):
         if run.status != "completed":
             pending.append(run.name)
         elif run.conclusion in PASSING_CONCLUSIONS:
             passing.append(run.name)
+            succeeded = succeeded or run.conclusion not in QUIET_CONCLUSIONS
         else:
             # failure, cancelled, timed_out, action_required, startup_failure, stale and
             # anything GitHub adds later: never taken as a pass.
@@ -75,20 +96,40 @@ def verdict(
         seen.add(status.context)
         if status.state == "success":
             passing.append(status.context)
+            succeeded = True
         elif status.state in FAILING_STATUSES:
             failing.append(status.context)
         else:
             pending.append(status.context)
+    for workflow in workflow_runs:
+        if workflow.status != "completed":
+            pending.append(f"workflow {workflow.name}")
+        elif workflow.conclusion == APPROVAL_CONCLUSION:
+            approval.append(workflow.name)
+        elif workflow.conclusion not in PASSING_CONCLUSIONS and not failing:
+            # A run that failed before any job (an invalid workflow) has no failing check.
+            failing.append(f"workflow {workflow.name}")
+    for suite in suites:
+        if (
+            suite.check_runs
+            and suite.status != "completed"
+            and not _own(suite.app_slug, own_app_slug)
+        ):
+            pending.append(f"check suite of {suite.app_slug or 'an app'}")
     state: CiState
     if pending:
         state = "pending"
+    elif approval:
+        state = "approval"
     elif failing:
         state = "red"
-    elif passing:
+    elif succeeded:
         state = "green"
+    elif passing:
+        state = "quiet"
     else:
         state = "none"
-    return CiVerdict(state, failing, passing, pending)
+    return CiVerdict(state, failing, passing, pending, approval)
 
 
 def _clean(text: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from githubkit import AppInstallationAuthStrategy, GitHub
+from githubkit.exception import RequestFailed
 from githubkit.utils import UNSET
 from githubkit_schemas.latest.models import (
     PullRequest,
@@ -12,8 +13,10 @@ from githubkit_schemas.latest.models import (
     PullRequestSimple,
 )
 
-from bot.github.api import PullInfo, Repo, ReviewComment, ReviewInfo
+from bot.github.api import DraftsNotSupported, PullInfo, Repo, ReviewComment, ReviewInfo
 
+# GitHub's whole message for a draft where the plan has none (a bare 422, no `errors`).
+DRAFTS_REFUSED = "Draft pull requests are not supported"
 READY_FOR_REVIEW = """
 mutation($id: ID!) {
   markPullRequestReadyForReview(input: {pullRequestId: $id}) {
@@ -36,6 +39,16 @@ def _pull_info(pull: PullRequest | PullRequestSimple) -> PullInfo:
         body=pull.body or "",
         node_id=pull.node_id,
     )
+
+
+def _drafts_refused(exc: RequestFailed) -> bool:
+    if exc.response.status_code != 422:
+        return False
+    try:
+        message = exc.response.json().get("message", "")
+    except ValueError:
+        return False
+    return isinstance(message, str) and message.startswith(DRAFTS_REFUSED)
 
 
 def _review_comment(c: PullRequestReviewComment) -> ReviewComment:
@@ -66,9 +79,14 @@ class PullCalls:
     async def create_pull(
         self, repo: Repo, head: str, base: str, title: str, body: str, draft: bool = True
     ) -> PullInfo:
-        resp = await self.gh.rest.pulls.async_create(
-            repo.owner, repo.name, head=head, base=base, title=title, body=body, draft=draft
-        )
+        try:
+            resp = await self.gh.rest.pulls.async_create(
+                repo.owner, repo.name, head=head, base=base, title=title, body=body, draft=draft
+            )
+        except RequestFailed as exc:
+            if draft and _drafts_refused(exc):
+                raise DraftsNotSupported(str(exc)) from exc
+            raise
         return _pull_info(resp.parsed_data)
 
     async def update_pull(

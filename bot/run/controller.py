@@ -16,10 +16,21 @@ from bot.run.deps import RunDeps
 from bot.run.dispatch import dispatch
 from bot.run.host import RunHost
 from bot.run.kernel import Run
+from bot.run.phases.ci import evidence
 from bot.run.phases.start import start
 from bot.run.state import RESTING_PHASES, Phase, RunState
 
 log = logging.getLogger("pilot.controller")
+
+
+def stale_ci(state: RunState, event: dict[str, Any]) -> bool:
+    """A CI event `on_ci` would ignore: not the sha awaited, or one already judged; never
+    while a dead worker's half-done work waits to be finished (any event resumes it)."""
+    if event.get("kind") != "ci" or state.working is not None:
+        return False
+    sha = event.get("sha")
+    awaited = state.phase is Phase.AWAIT_CI and sha == state.ci_sha
+    return not awaited or f"ci:{sha}" in state.handled
 
 
 class Controller:
@@ -63,4 +74,19 @@ class Controller:
         if state is None:
             return None
         run = self._run
+        sha = event.get("sha")
+        if stale_ci(state, event):
+            # Decided from the state alone: the session's reads (issue, repository, config)
+            # would cost 3 to 5 requests to learn nothing.
+            log.info("stale CI news", extra={"run": self.run_id, "sha": sha})
+            run.note(kind="ignored", event=event, ci_sha=sha, why="not a head CI is awaited on")
+            return state
+        if event.get("kind") == "ci" and state.working is None:
+            # Most CI news comes while other jobs still run; CI's own reads say so, and the
+            # session's reads wait until there is a verdict to act on.
+            found = await evidence(self.host, str(sha))
+            if found.verdict.state in ("pending", "none"):
+                run.note(kind="ci", sha=sha, state=found.verdict.state, failing=[])
+                return state
+            run.ci_prefetch[str(sha)] = found
         return await run.in_session(state, lambda s: dispatch(run, s, event), None)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.agent.llm import LLM
+from bot.core.ci_index import CiIndex
 from bot.core.feed import RunFeed
 from bot.github.workspace import Workspace
 from bot.metrics.timing import NoRunMetrics, RunMetrics
@@ -51,6 +52,8 @@ class RunDeps:
     scheduler: Scheduler | None = None
     signals: StopSignals | None = None
     feed: RunFeed | None = None
+    # Where the shas a run is done with are kept, so their CI news costs no GitHub call.
+    ci_index: CiIndex | None = None
     metrics: RunMetrics = field(default_factory=NoRunMetrics)
     clock: Callable[[], float] = time.time
     extra: dict[str, Any] = field(default_factory=dict)

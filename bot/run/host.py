@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.github.api import GitHubApp, GitHubClient, Repo
+from bot.core.snapshot import IssueSnapshot
+from bot.github.api import DraftsNotSupported, GitHubApp, GitHubClient, Repo
 from bot.github.status_comment import defang, find_status_comment, parse_state, render_status
-from bot.run.report import StatusReport
-from bot.run.state import RunState
+from bot.run.report import StatusReport, wip_title
+from bot.run.state import RESTING_PHASES, RunState
+from bot.run.status_edits import CoalescedComment
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class RunTarget:
 class PullRef:
     number: int
     url: str
+    draft: bool = True  # False: GitHub has no drafts there, the title says `[WIP]` instead
 
 
 class RunHost(Protocol):
@@ -58,6 +61,10 @@ class RunHost(Protocol):
 
     async def failed_job_logs(self, sha: str) -> list[Any]: ...
 
+    async def workflow_runs(self, sha: str) -> list[Any]: ...
+
+    async def check_suites(self, sha: str) -> list[Any]: ...
+
     async def mark_ready(self, number: int) -> None: ...
 
     async def review(self, number: int, review_id: int) -> Any: ...
@@ -79,10 +86,13 @@ class RunHost(Protocol):
     async def permission(self, login: str) -> str: ...
 
     async def open_pull(self, branch: str, base: str, title: str, body: str) -> PullRef:
-        """The branch's pull request, opened as a draft when it has none."""
+        """The branch's pull request, opened as a draft when it has none (as a normal one
+        titled `[WIP] …` where the repository has no drafts)."""
         ...
 
     async def update_pull(self, number: int, body: str) -> None: ...
+
+    async def retitle_pull(self, number: int, title: str) -> None: ...
 
 
 CONFIG_PATH = ".github/pilot.yml"
@@ -91,28 +101,46 @@ CONFIG_PATH = ".github/pilot.yml"
 class GitHubRunHost:
     """A run on GitHub (or ghsim) as the App's installation."""
 
-    def __init__(self, app: GitHubApp, gh: GitHubClient, repo: Repo, issue: int) -> None:
+    def __init__(
+        self,
+        app: GitHubApp,
+        gh: GitHubClient,
+        repo: Repo,
+        issue: int,
+        edit_interval_s: float = 0.0,
+    ) -> None:
         self._app = app
         self._gh = gh
         self._repo = repo
         self._issue = issue
         self._status_id: int | None = None
+        self._status = CoalescedComment(self._write_status, edit_interval_s)
         self._target: RunTarget | None = None
-        self._issue_author = ""
+        self._issue_author: str | None = None
+        # The issue text the loaded state saved: a session that has it reads no issue.
+        self._snapshot: IssueSnapshot | None = None
 
     async def target(self) -> RunTarget:
         if self._target is None:
             info = await self._gh.repository(self._repo)
-            issue = await self._gh.issue(self._repo, self._issue)
-            self._issue_author = issue.author
+            if self._snapshot is not None:
+                # The run works from its snapshot anyway (bot/run/issue_text.py).
+                issue = IssueRef(self._issue, self._snapshot.title, self._snapshot.body)
+            else:
+                issue = await self._read_issue()
             self._target = RunTarget(
                 key=self._repo.full_name,
                 remote_url=info.clone_url,
                 base_branch=info.default_branch,
-                issue=IssueRef(issue.number, issue.title, issue.body or ""),
+                issue=issue,
                 web_url=info.html_url,
             )
         return self._target
+
+    async def _read_issue(self) -> IssueRef:
+        issue = await self._gh.issue(self._repo, self._issue)
+        self._issue_author = issue.author
+        return IssueRef(issue.number, issue.title, issue.body or "")
 
     async def load_state(self) -> RunState | None:
         comments = await self._gh.issue_comments(self._repo, self._issue)
@@ -121,10 +149,22 @@ class GitHubRunHost:
             return None
         self._status_id = status.id
         data = parse_state(status.body)
-        return RunState.from_dict(data) if data is not None else None
+        if data is None:
+            return None
+        state = RunState.from_dict(data)
+        self._snapshot = IssueSnapshot.from_dict(state.snapshot)
+        return state
 
     async def save_state(self, state: RunState, report: StatusReport) -> None:
         body = render_status(report.headline, state.to_dict(), report.checklist, report.facts)
+        # A run rests on an ending, a question or a wait: people see those at once.
+        await self._status.submit(body, urgent=state.phase in RESTING_PHASES)
+
+    async def flush(self) -> None:
+        """Writes a held-back status edit; the job calls it before it lets go of the run."""
+        await self._status.flush()
+
+    async def _write_status(self, body: str) -> None:
         if self._status_id is None:
             await self.load_state()
         if self._status_id is None:
@@ -157,6 +197,12 @@ class GitHubRunHost:
     async def failed_job_logs(self, sha: str) -> list[Any]:
         return list(await self._gh.failed_job_logs(self._repo, sha))
 
+    async def workflow_runs(self, sha: str) -> list[Any]:
+        return list(await self._gh.workflow_runs(self._repo, sha))
+
+    async def check_suites(self, sha: str) -> list[Any]:
+        return list(await self._gh.check_suites(self._repo, sha))
+
     async def mark_ready(self, number: int) -> None:
         await self._gh.mark_ready_for_review(self._repo, number)
 
@@ -179,8 +225,9 @@ class GitHubRunHost:
         return await self._app.bot_identity()
 
     async def issue_author(self) -> str:
-        await self.target()
-        return self._issue_author
+        if self._issue_author is None:
+            await self._read_issue()
+        return self._issue_author or ""
 
     async def permission(self, login: str) -> str:
         # A deleted author's issue shows no login (GitHub's "ghost"): no one vouches for it.
@@ -189,9 +236,17 @@ class GitHubRunHost:
     async def open_pull(self, branch: str, base: str, title: str, body: str) -> PullRef:
         existing = await self._gh.find_pull(self._repo, branch)
         if existing is not None:
-            return PullRef(existing.number, existing.html_url)
-        created = await self._gh.create_pull(self._repo, branch, base, title, body, draft=True)
-        return PullRef(created.number, created.html_url)
+            return PullRef(existing.number, existing.html_url, existing.draft)
+        try:
+            created = await self._gh.create_pull(self._repo, branch, base, title, body)
+        except DraftsNotSupported:
+            created = await self._gh.create_pull(
+                self._repo, branch, base, wip_title(title), body, draft=False
+            )
+        return PullRef(created.number, created.html_url, created.draft)
+
+    async def retitle_pull(self, number: int, title: str) -> None:
+        await self._gh.update_pull(self._repo, number, title=title)
 
     async def update_pull(self, number: int, body: str) -> None:
         await self._gh.update_pull(self._repo, number, body=body)

@@ -12,12 +12,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from time import perf_counter
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot.agent.llm import LLMError, Usage
 from bot.agent.loop import NodeOutcome
 from bot.agent.requirements import Requirement
 from bot.agent.trajectory import Trajectory
+from bot.core.ci_index import settled_shas
 from bot.core.inert import without_credentials
 from bot.core.templates import render
 from bot.core.text import cut
@@ -91,6 +92,17 @@ class Run(Generic[H]):
         # then waits for a writer's `approve` instead of ending.
         self.pause_requested = False
         self.session_started = deps.clock()
+        # CI evidence read before a session was opened (bot/run/controller.py), by sha: the
+        # session's CI step uses it rather than reading the same thing twice.
+        self.ci_prefetch: dict[str, Any] = {}
+
+    def note(self, **fields: object) -> None:
+        """A record in the trajectory without a session: what a job decided from the saved
+        state alone, at no cost on GitHub."""
+        feed = self.deps.feed
+        sink = (lambda record: feed.event(self.run_id, record)) if feed is not None else None
+        with Trajectory(self.deps.runs_dir / self.run_id, sink) as trajectory:
+            trajectory.record(**fields)
 
     @property
     def repo_full_name(self) -> str:
@@ -339,6 +351,10 @@ class Run(Generic[H]):
         state.phase = phase
         report = self.report(state, headline)
         await self.host.save_state(state, report)
+        if self.deps.ci_index is not None and self.target is not None:
+            # After the comment: the index never says more than GitHub's record does.
+            issue = self.target.issue.number
+            await self.deps.ci_index.settle(self.target.key, issue, settled_shas(state.handled))
         log.info("run state", extra={"run": self.run_id, "phase": phase.value})
         if self.deps.feed is not None and self.target is not None:
             summary = run_summary(

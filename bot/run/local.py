@@ -105,6 +105,12 @@ class LocalRunHost:
     async def failed_job_logs(self, sha: str) -> list[Any]:
         return []
 
+    async def workflow_runs(self, sha: str) -> list[Any]:
+        return []
+
+    async def check_suites(self, sha: str) -> list[Any]:
+        return []
+
     async def mark_ready(self, number: int) -> None:
         self._out.write("\nThe branch is ready for review.\n")
 
@@ -141,6 +147,9 @@ class LocalRunHost:
 
     async def update_pull(self, number: int, body: str) -> None:
         (self._run_dir / "pull_request.md").write_text(body)
+
+    async def retitle_pull(self, number: int, title: str) -> None:
+        self._out.write(f"\nThe branch is ready for review: {title}\n")
 
 
 async def run_local(

@@ -40,6 +40,10 @@ class RepoConfig(BaseModel):
     # Where the work goes before a writer has seen it: `auto` holds it on refs/pilot/<n> when
     # someone without write access wrote what the agent worked from (docs/security.md).
     hold: Literal["auto", "always", "never"] = "auto"
+    # `.github/workflows/`: GitHub refuses those pushes from an App without the `workflows`
+    # permission, which the manifest leaves out. `allowed` lets the agent change them, for an
+    # App a maintainer gave that permission; a push GitHub still refuses becomes a question.
+    workflows: Literal["read-only", "allowed"] = "read-only"
 
     def allows(self, login: str) -> bool:
         """Whether `login` may drive runs, on top of the write-permission check."""

@@ -106,6 +106,14 @@ def pull_request_title(issue_title: str) -> str:
     return f"{issue_title.strip()[:200] or 'Pilot work'}"
 
 
+# Where GitHub has no drafts (private repositories on Free and Pro), the title says it instead.
+WIP_PREFIX = "[WIP] "
+
+
+def wip_title(title: str) -> str:
+    return title if title.startswith(WIP_PREFIX) else WIP_PREFIX + title
+
+
 def pull_request_body(state: RunState, summary: str, token_limit: int | None) -> str:
     tree = tree_of(state)
     return render(

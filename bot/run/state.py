@@ -84,6 +84,9 @@ class RunState:
     approved: bool = False
     pr_number: int | None = None
     pr_url: str | None = None
+    # True when the pull request is a normal one titled `[WIP] …` (the repository has no
+    # drafts): marking it ready is then dropping that prefix.
+    pr_wip: bool | None = None
     head_sha: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0

@@ -17,6 +17,7 @@ from arq.worker import Function, Worker, func
 from bot.agent.llm import LLM
 from bot.core import job_codec, jobs
 from bot.core.branches import issue_of_branch
+from bot.core.ci_index import RedisCiIndex
 from bot.core.feed import RedisRunFeed
 from bot.core.settings import Settings
 from bot.core.signals import RedisRunSignals
@@ -58,15 +59,20 @@ async def _with_run(
             app: GitHubApp = ctx["github"]
             the_repo = Repo.parse(repo)
             gh = await app.client(the_repo, installation_id)
-            host = GitHubRunHost(app, gh, the_repo, issue_number)
+            host = GitHubRunHost(app, gh, the_repo, issue_number, settings.status_edit_interval_s)
             deps: RunDeps | None = ctx["run_deps"]
             if deps is None:
                 await _no_model(host, issue_number, requested_by, settings)
+                await host.flush()
                 return Phase.FAILED.value
             deps = replace(
                 deps, scheduler=JobScheduler(ctx["jobs"], repo, issue_number, installation_id)
             )
-            state = await work(Controller(deps, host, run_id, requested_by))
+            try:
+                state = await work(Controller(deps, host, run_id, requested_by))
+            finally:
+                # Never lose the last state: a held-back edit goes out while the lease is ours.
+                await host.flush()
             phase = state.phase.value if state is not None else "no run"
             log.info("run rests", extra={**fields, "phase": phase})
             return phase
@@ -105,6 +111,11 @@ async def advance_run(
     event: dict[str, Any],
 ) -> str:
     """Moves a run on with what CI, a reviewer or GitHub said (see bot/run/dispatch.py)."""
+    if event.get("kind") == "ci" and await RedisCiIndex(ctx["redis"]).is_settled(
+        repo, issue_number, str(event.get("sha"))
+    ):
+        # Queued before the run judged this sha (it waited for the lease): nothing to read.
+        return "settled"
 
     async def work(controller: Controller) -> RunState | None:
         return await controller.handle(event)
@@ -234,6 +245,7 @@ def build_run_worker(
         if ctx["run_deps"] is not None:
             ctx["run_deps"].signals = RedisRunSignals(ctx["redis"])
             ctx["run_deps"].feed = RedisRunFeed(ctx["redis"])
+            ctx["run_deps"].ci_index = RedisCiIndex(ctx["redis"])
             ctx["run_deps"].metrics = ctx["metrics"]
         ctx["jobs"] = jobs.ArqJobQueue(ctx["redis"])
         await reap(ctx)

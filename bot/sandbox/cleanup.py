@@ -34,8 +34,10 @@ def remove_containers(containers: Iterable[Container]) -> list[str]:
 def remove_session(client: docker.DockerClient, volume: str) -> None:
     """Remove a session's containers, then its volume; safe to call again."""
     for attempt in range(40):
+        # A container another removal took away between the list and its inspect is gone
+        # already, which is what is wanted: `ignore_removed` keeps that from raising.
         remove_containers(client.containers.list(
-            all=True, filters={"label": f"{LABEL_VOLUME}={volume}"}
+            all=True, filters={"label": f"{LABEL_VOLUME}={volume}"}, ignore_removed=True
         ))  # fmt: skip
         try:
             client.volumes.get(volume).remove(force=True)
@@ -56,7 +58,7 @@ def labelled(
     given), with that run id."""
     wanted = [LABEL_RUN, *([f"{LABEL_OWNER}={owner}"] if owner is not None else [])]
     label: dict[str, str | list[str] | bool] = {"label": wanted}
-    containers = client.containers.list(all=True, filters=label)
+    containers = client.containers.list(all=True, filters=label, ignore_removed=True)
     volumes = client.volumes.list(filters=label)
     return [(c.labels.get(LABEL_RUN, ""), c) for c in containers] + [
         ((v.attrs.get("Labels") or {}).get(LABEL_RUN, ""), v) for v in volumes

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from ghsim.ci.conditions import UnsupportedCondition, should_run
+from ghsim.ci.expressions import ExpressionError, Scope, interpolate
 from ghsim.ci.logs import JobLog
 from ghsim.ci.sandbox import WORKSPACE, JobContainer, SandboxConfig, SandboxError
 from ghsim.ci.workflow import Job, Step
@@ -35,6 +36,13 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def _name(step: Step, scope: Scope) -> str:
+    try:
+        return interpolate(step.name, scope)
+    except ExpressionError:
+        return step.name
+
+
 def _workdir(job: Job, step: Step) -> str:
     relative = step.working_directory or job.working_directory or "."
     return posixpath.normpath(posixpath.join(WORKSPACE, relative))
@@ -55,8 +63,10 @@ class JobExecutor:
         log: JobLog,
         cancel: threading.Event,
         on_step: Callable[[StepState], None],
+        scope: Scope | None = None,
     ) -> JobOutcome:
-        states = {s.number: StepState(s.number, s.name) for s in job.steps}
+        scope = scope or Scope()
+        states = {s.number: StepState(s.number, _name(s, scope)) for s in job.steps}
         deadline = time.monotonic() + job.timeout_minutes * 60
 
         def update(state: StepState) -> None:
@@ -81,17 +91,19 @@ class JobExecutor:
                         f"{job.timeout_minutes:g} minutes."
                     )
                 try:
-                    runs = not timed_out and should_run(step.condition, failed, cancelled)
-                except UnsupportedCondition:
-                    log.line(
-                        f"Skipping '{step.name}': ghsim does not evaluate if: {step.condition}"
+                    runs = not timed_out and should_run(
+                        step.condition, failed, cancelled, scope.contexts
                     )
+                except UnsupportedCondition as exc:
+                    log.line(f"Skipping '{step.name}': ghsim cannot evaluate if: {exc}")
                     runs = False
                 if not runs:
                     update(replace(states[step.number], status="completed", conclusion="skipped"))
                     continue
                 update(replace(states[step.number], status="in_progress", started_at=_now()))
-                conclusion = self._step(container, job, step, env, remaining, log, cancel, checkout)
+                conclusion = self._step(
+                    container, job, step, env, remaining, log, cancel, checkout, scope
+                )
                 update(
                     replace(
                         states[step.number],
@@ -125,6 +137,7 @@ class JobExecutor:
         log: JobLog,
         cancel: threading.Event,
         checkout: Callable[[], bytes],
+        scope: Scope,
     ) -> str:
         if step.is_checkout:
             log.line(f"##[group]Run {step.uses}")
@@ -135,15 +148,21 @@ class JobExecutor:
             log.line(f"ghsim runs no actions besides actions/checkout; skipping {step.uses}")
             log.line("##[endgroup]")
             return "skipped"
-        log.line(f"##[group]Run {step.run.strip().splitlines()[0]}")
-        log.line(step.run.rstrip())
+        try:
+            script = interpolate(step.run, scope)
+            step_env = {k: interpolate(v, scope) for k, v in step.env.items()}
+        except ExpressionError as exc:
+            log.line(f"##[error]{exc}")
+            return "failure"
+        log.line(f"##[group]Run {script.strip().splitlines()[0] if script.strip() else ''}")
+        log.line(script.rstrip())
         log.line("shell: /usr/bin/bash --noprofile --norc -e -o pipefail {0}")
         log.line("##[endgroup]")
         limit = remaining
         if step.timeout_minutes is not None:
             limit = min(remaining, step.timeout_minutes * 60)
         outcome = container.run_bash(
-            step.run, {**env, **step.env}, _workdir(job, step), limit, log.output, cancel
+            script, {**env, **step_env}, _workdir(job, step), limit, log.output, cancel
         )
         log.flush()
         if outcome.cancelled:

@@ -7,14 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghsim.ci.events import CIEvents
-from ghsim.ci.records import (
-    ACTIONS_APP,
-    create_check_run,
-    new_suite,
-    next_run_number,
-    workflow_for,
-)
-from ghsim.ci.workflow import Job, Workflow, WorkflowError, parse_workflow
+from ghsim.ci.progress import advance, complete_if_done
+from ghsim.ci.records import ACTIONS_APP, new_suite, next_run_number, workflow_for
+from ghsim.ci.skips import skips_workflows
+from ghsim.ci.workflow import Workflow, WorkflowError, parse_workflow
 from ghsim.git_refs import ZERO_SHA, Commit, list_dir, read_commit, read_file
 from ghsim.sim import Sim
 from ghsim.state import now_iso
@@ -36,6 +32,7 @@ class Trigger:
     before: str | None
     actor_id: int
     title: str | None = None
+    pull_number: int | None = None
 
 
 def trigger_from_event(sim: Sim, event: str, payload: dict[str, Any]) -> Trigger | None:
@@ -58,6 +55,7 @@ def trigger_from_event(sim: Sim, event: str, payload: dict[str, Any]) -> Trigger
             payload.get("before"),
             sender_id,
             pull["title"],
+            pull["number"],
         )
     return None
 
@@ -86,6 +84,12 @@ def workflows_at(git_dir: str, sha: str) -> list[Workflow]:
     return found
 
 
+def approval_required(sim: Sim, repo: Doc) -> bool:
+    """New runs wait for a writer's approval (see docs/ghsim.md: the stand-in for GitHub's
+    approval of fork pull request runs)."""
+    return sim.config.ci_approval_required or bool(repo.get("actions_approval_required"))
+
+
 def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
     """Create everything a trigger starts and announce it; returns the job ids to run."""
     repo = sim.repo(trigger.repo_id)
@@ -98,7 +102,11 @@ def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
     if not workflows:
         return []
     commit = read_commit(git_dir, trigger.sha)
+    if skips_workflows(commit.message):
+        log.info("%s asks to skip workflows; no run", trigger.sha[:7])
+        return []
     head_commit = simple_commit(commit)
+    held = approval_required(sim, repo)
     job_ids: list[int] = []
     for workflow in workflows:
         # GitHub Actions gives every workflow run a check suite of its own.
@@ -124,10 +132,14 @@ def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
                 "event": trigger.event,
                 "head_branch": trigger.head_branch,
                 "head_sha": trigger.sha,
+                "pull_number": trigger.pull_number,
+                "base_ref": trigger.filter_branch if trigger.event == "pull_request" else None,
                 "run_number": next_run_number(sim.store, record["id"]),
                 "run_attempt": 1,
-                "status": "queued",
-                "conclusion": None,
+                # A run awaiting approval is created completed with `action_required` and
+                # no jobs, as GitHub reports fork pull request runs it holds.
+                "status": "completed" if held else "queued",
+                "conclusion": "action_required" if held else None,
                 "display_title": trigger.title or commit.message.splitlines()[0],
                 "actor_id": trigger.actor_id,
                 "triggering_actor_id": trigger.actor_id,
@@ -137,46 +149,15 @@ def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
                 "head_commit": head_commit,
             },
         )
+        if held:
+            sim.store.update(
+                "check_suite",
+                suite["id"],
+                {"status": "completed", "conclusion": "action_required", "updated_at": now},
+            )
         events.workflow_run("requested", run)
-        job_ids += [queue_job(sim, events, run, suite, job)["id"] for job in workflow.jobs]
+        if held:
+            continue
+        job_ids += advance(sim, events, run, suite, workflow)
+        complete_if_done(sim, events, run, workflow)
     return job_ids
-
-
-def queue_job(sim: Sim, events: CIEvents, run: Doc, suite: Doc, job: Job) -> Doc:
-    """A queued job of a run attempt, with its check run, both announced."""
-    check_run = create_check_run(sim.store, suite, job.name)
-    # On GitHub a job's id is its check run's id (job logs are fetched by check run id).
-    record = sim.store.insert(
-        "workflow_job",
-        {
-            "repo_id": run["repo_id"],
-            "run_id": run["id"],
-            "run_attempt": run["run_attempt"],
-            "check_run_id": check_run["id"],
-            "job_key": job.key,
-            "name": job.name,
-            "status": "queued",
-            "conclusion": None,
-            "created_at": now_iso(),
-            "started_at": None,
-            "completed_at": None,
-            "steps": [],
-            "head_sha": run["head_sha"],
-            "head_branch": run["head_branch"],
-            "workflow_name": run["name"],
-            "labels": list(job.runs_on),
-        },
-        doc_id=check_run["id"],
-    )
-    api = f"{sim.config.base_url}/{sim.repo(run['repo_id'])['full_name']}"
-    check_run = sim.store.update(
-        "check_run",
-        check_run["id"],
-        {
-            "details_url": f"{api}/actions/runs/{run['id']}/job/{record['id']}",
-            "job_id": record["id"],
-        },
-    )
-    events.check_run("created", check_run)
-    events.workflow_job("queued", record)
-    return record

@@ -86,8 +86,11 @@ def latest_check_runs(store: Store, suite_id: int) -> list[Doc]:
     return [r for r in store.query("check_run", suite_id=suite_id) if not r.get("superseded")]
 
 
-def refresh_suite(store: Store, suite_id: int) -> tuple[Doc, bool]:
-    """Derive a suite's status from its check runs; also says whether it just completed."""
+def refresh_suite(store: Store, suite_id: int, hold: bool = False) -> tuple[Doc, bool]:
+    """Derive a suite's status from its check runs; also says whether it just completed.
+
+    `hold` keeps it in progress while its workflow run still has jobs to create.
+    """
     with store.transaction():
         suite = store.get("check_suite", suite_id)
         assert suite is not None
@@ -101,6 +104,8 @@ def refresh_suite(store: Store, suite_id: int) -> tuple[Doc, bool]:
             found = {r["conclusion"] for r in runs}
             status = "completed"
             conclusion = next((c for c in _SUITE_CONCLUSIONS if c in found), "success")
+            if hold:
+                status, conclusion = "in_progress", None
         just_completed = status == "completed" and suite["status"] != "completed"
         if (status, conclusion) != (suite["status"], suite["conclusion"]):
             suite = store.update(
@@ -138,10 +143,15 @@ def next_run_number(store: Store, workflow_id: int) -> int:
 
 def latest_jobs(store: Store, run_id: int) -> list[Doc]:
     """The jobs of a run's newest attempt, with jobs carried over from earlier attempts."""
-    latest: dict[str, Doc] = {}
+    latest: dict[tuple[str, int], Doc] = {}
     for job in store.query("workflow_job", run_id=run_id):
-        latest[job["job_key"]] = job
+        latest[(job["job_key"], job.get("instance", 0))] = job
     return sorted(latest.values(), key=lambda j: j["id"])
+
+
+def active_jobs(store: Store, run_id: int) -> list[Doc]:
+    """The latest jobs less those a re-run set aside to be decided again."""
+    return [j for j in latest_jobs(store, run_id) if not j.get("superseded")]
 
 
 def run_conclusion(jobs: list[Doc]) -> str | None:

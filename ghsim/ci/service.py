@@ -16,13 +16,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
+from ghsim.ci.contexts import github_context, job_scope, runner_env
 from ghsim.ci.events import CIEvents
 from ghsim.ci.executor import JobExecutor, StepState
+from ghsim.ci.expressions import ExpressionError, Scope, interpolate
+from ghsim.ci.jobs import queue_job
 from ghsim.ci.logs import JobLog, log_path
-from ghsim.ci.planner import Trigger, plan, queue_job, trigger_from_event, workflows_at
-from ghsim.ci.records import latest_jobs, refresh_suite, run_conclusion
+from ghsim.ci.planner import Trigger, plan, trigger_from_event, workflows_at
+from ghsim.ci.progress import advance, complete_if_done
+from ghsim.ci.records import refresh_suite
+from ghsim.ci.reruns import jobs_to_rerun
 from ghsim.ci.sandbox import SandboxConfig, remove_instance_containers
-from ghsim.ci.workflow import Job
+from ghsim.ci.workflow import Job, Workflow
 from ghsim.git_refs import archive
 from ghsim.sim import Sim
 from ghsim.state import now_iso
@@ -89,42 +94,80 @@ class CIService:
             log.exception("planning CI for %s failed", trigger)
 
     def rerun_failed(self, run: Doc, actor: Doc) -> None:
-        """A new attempt of a run with its failed, cancelled and timed-out jobs queued again."""
-        failed = [
-            j
-            for j in latest_jobs(self.sim.store, run["id"])
-            if j["conclusion"] not in ("success", "skipped", "neutral")
-        ]
+        """A new attempt of a run: its failed, cancelled and timed-out jobs queued again, the
+        jobs that depend on them decided again once they complete."""
+        workflow = self._workflow(run)
         suite = self.sim.store.get("check_suite", run["suite_id"])
         assert suite is not None
-        definitions = {j.key: j for j in self._definitions(run)}
-        run = self.sim.store.update(
-            "workflow_run",
-            run["id"],
-            {
-                "run_attempt": run["run_attempt"] + 1,
-                "status": "queued",
-                "conclusion": None,
-                "updated_at": now_iso(),
-                "run_started_at": now_iso(),
-                "triggering_actor_id": actor["id"],
-            },
-        )
-        self.events.workflow_run("requested", run)
-        for old in failed:
-            self.sim.store.update("check_run", old["check_run_id"], {"superseded": True})
-            definition = definitions.get(old["job_key"])
-            if definition is None:
-                continue
-            job = queue_job(self.sim, self.events, run, suite, definition)
-            self._jobs.submit(self._run, job["id"])
+        with self._finish_lock:
+            run = self.sim.store.update(
+                "workflow_run",
+                run["id"],
+                {
+                    "run_attempt": run["run_attempt"] + 1,
+                    "status": "queued",
+                    "conclusion": None,
+                    "updated_at": now_iso(),
+                    "run_started_at": now_iso(),
+                    "triggering_actor_id": actor["id"],
+                },
+            )
+            self.events.workflow_run("requested", run)
+            again, set_aside = jobs_to_rerun(self.sim.store, run["id"], workflow)
+            for old in set_aside:
+                self.sim.store.update("workflow_job", old["id"], {"superseded": True})
+                self.sim.store.update("check_run", old["check_run_id"], {"superseded": True})
+            definitions = {} if workflow is None else {j.key: j for j in workflow.jobs}
+            for old in again:
+                self.sim.store.update("check_run", old["check_run_id"], {"superseded": True})
+                job = queue_job(
+                    self.sim,
+                    self.events,
+                    run,
+                    suite,
+                    definitions[old["job_key"]],
+                    old.get("instance", 0),
+                    old["name"],
+                    old.get("matrix", {}),
+                    old.get("needs", {}),
+                )
+                self._submit([job["id"]])
+            if workflow is not None:
+                self._submit(advance(self.sim, self.events, run, suite, workflow))
+                complete_if_done(self.sim, self.events, run, workflow)
 
-    def _definitions(self, run: Doc) -> list[Job]:
+    def approve(self, run: Doc) -> None:
+        """A writer approved a held run: its jobs start as if it had just been requested."""
+        workflow = self._workflow(run)
+        suite = self.sim.store.get("check_suite", run["suite_id"])
+        assert suite is not None
+        with self._finish_lock:
+            run = self.sim.store.update(
+                "workflow_run",
+                run["id"],
+                {"status": "queued", "conclusion": None, "updated_at": now_iso()},
+            )
+            self.sim.store.update(
+                "check_suite",
+                suite["id"],
+                {"status": "queued", "conclusion": None, "updated_at": now_iso()},
+            )
+            if workflow is None:
+                return
+            self._submit(advance(self.sim, self.events, run, suite, workflow))
+            complete_if_done(self.sim, self.events, run, workflow)
+
+    def _submit(self, job_ids: list[int]) -> None:
+        for job_id in job_ids:
+            if not self._cancel.is_set():
+                self._jobs.submit(self._run, job_id)
+
+    def _workflow(self, run: Doc) -> Workflow | None:
         git_dir = self.sim.git_dir(self.sim.repo(run["repo_id"]))
         for workflow in workflows_at(git_dir, run["head_sha"]):
             if workflow.path == run["path"]:
-                return list(workflow.jobs)
-        return []
+                return workflow
+        return None
 
     # running -----------------------------------------------------------------------------
     def _run(self, job_id: int) -> None:
@@ -145,9 +188,12 @@ class CIService:
         store = self.sim.store
         run = store.get("workflow_run", job["run_id"])
         assert run is not None
-        definition = next((j for j in self._definitions(run) if j.key == job["job_key"]), None)
+        workflow = self._workflow(run)
+        definition = None
+        if workflow is not None:
+            definition = next((j for j in workflow.jobs if j.key == job["job_key"]), None)
         job_log = JobLog(log_path(self.sim.config.data_dir, job["id"]))
-        if definition is None:
+        if workflow is None or definition is None:
             job_log.line("##[error]The job is no longer in the workflow file at this commit.")
             self._finish(job, "failure", [])
             return
@@ -180,50 +226,36 @@ class CIService:
             store.update("workflow_job", job["id"], {"steps": [_step(s) for s in steps.values()]})
 
         repo = self.sim.repo(run["repo_id"])
+        try:
+            env, scope = self._env(run, job, workflow, definition)
+        except ExpressionError as exc:
+            job_log.line(f"##[error]The job's env could not be evaluated: {exc}")
+            self._finish(job, "failure", [_step(s) for s in steps.values()])
+            return
         outcome = self.executor.run(
             job["id"],
             definition,
-            self._env(repo, run, job, definition),
+            env,
             lambda: archive(self.sim.git_dir(repo), run["head_sha"]),
             job_log,
             self._cancel,
             on_step,
+            scope,
         )
         self._finish(job, outcome.conclusion, [_step(s) for s in outcome.steps])
 
-    def _env(self, repo: Doc, run: Doc, job: Doc, definition: Job) -> dict[str, str]:
-        workflow_env = next(
-            (
-                w.env
-                for w in workflows_at(self.sim.git_dir(repo), run["head_sha"])
-                if w.path == run["path"]
-            ),
-            {},
-        )
-        branch = run["head_branch"] or ""
-        return {
-            "CI": "true",
-            "GITHUB_ACTIONS": "true",
-            "HOME": "/home/pilot",
-            "GITHUB_WORKSPACE": "/workspace",
-            "RUNNER_OS": "Linux",
-            "RUNNER_TEMP": "/tmp",
-            "GITHUB_SHA": run["head_sha"],
-            "GITHUB_REF": f"refs/heads/{branch}",
-            "GITHUB_REF_NAME": branch,
-            "GITHUB_REPOSITORY": repo["full_name"],
-            "GITHUB_REPOSITORY_OWNER": repo["owner"],
-            "GITHUB_EVENT_NAME": run["event"],
-            "GITHUB_RUN_ID": str(run["id"]),
-            "GITHUB_RUN_NUMBER": str(run["run_number"]),
-            "GITHUB_RUN_ATTEMPT": str(job["run_attempt"]),
-            "GITHUB_JOB": definition.key,
-            "GITHUB_WORKFLOW": run["name"],
-            "GITHUB_SERVER_URL": self.sim.config.base_url,
-            "GITHUB_API_URL": self.sim.config.api_url,
-            **workflow_env,
-            **definition.env,
-        }
+    def _env(
+        self, run: Doc, job: Doc, workflow: Workflow, definition: Job
+    ) -> tuple[dict[str, str], Scope]:
+        """The job's variables (workflow, then job `env:`, each value's expressions
+        evaluated) and the scope its steps' expressions see."""
+        github = github_context(self.sim, run, definition.key)
+        env = runner_env(self.sim, run, definition.key, job["run_attempt"])
+        matrix, needs = job.get("matrix", {}), job.get("needs", {})
+        for layer in (workflow.env, definition.env):
+            scope = job_scope(github, matrix, needs, dict(env))
+            env.update({k: interpolate(v, scope) for k, v in layer.items()})
+        return env, job_scope(github, matrix, needs, env)
 
     def _finish(self, job: Doc, conclusion: str, steps: list[dict[str, Any]]) -> None:
         """Complete a job and its check run; complete the run and suite when they are done."""
@@ -259,17 +291,12 @@ class CIService:
             self.events.check_run("completed", check_run)
             run = store.get("workflow_run", job["run_id"])
             assert run is not None
-            finished = run_conclusion(latest_jobs(store, run["id"]))
-            if finished is not None and run["status"] != "completed":
-                run = store.update(
-                    "workflow_run",
-                    run["id"],
-                    {"status": "completed", "conclusion": finished, "updated_at": now},
-                )
-                self.events.workflow_run("completed", run)
-            suite, just_completed = refresh_suite(store, check_run["suite_id"])
-            if just_completed:
-                self.events.check_suite("completed", suite)
+            suite = store.get("check_suite", run["suite_id"])
+            assert suite is not None
+            workflow = self._workflow(run)
+            if workflow is not None and not self._cancel.is_set():
+                self._submit(advance(self.sim, self.events, run, suite, workflow))
+            complete_if_done(self.sim, self.events, run, workflow)
 
 
 def _step(state: StepState) -> dict[str, Any]:

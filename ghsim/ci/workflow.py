@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ghsim.ci.matrix import MatrixError, combinations
+
 SUPPORTED_EVENTS = ("push", "pull_request")
 DEFAULT_TIMEOUT_MINUTES = 360.0
 
@@ -53,6 +55,10 @@ class Job:
     timeout_minutes: float = DEFAULT_TIMEOUT_MINUTES
     working_directory: str | None = None
     runs_on: tuple[str, ...] = ("ubuntu-latest",)
+    needs: tuple[str, ...] = ()
+    condition: str | None = None
+    # The matrix contexts of its instances; a job without a matrix has one, empty.
+    matrix: tuple[dict[str, Any], ...] = ({},)
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,6 @@ def _step(index: int, raw: Any, job_key: str) -> Step:
     if (run is None) == (uses is None):
         raise WorkflowError(f"{where} needs exactly one of `run` and `uses`")
     default_name = f"Run {uses}" if uses is not None else f"Run {str(run).strip().splitlines()[0]}"
-    condition = raw.get("if")
     return Step(
         number=index,
         name=str(raw.get("name") or default_name),
@@ -142,7 +147,7 @@ def _step(index: int, raw: Any, job_key: str) -> Step:
         uses=None if uses is None else str(uses),
         env=_env(raw.get("env"), f"{where}.env"),
         working_directory=raw.get("working-directory"),
-        condition=None if condition is None else str(condition),
+        condition=_condition(raw.get("if")),
         timeout_minutes=_minutes(raw.get("timeout-minutes"), f"{where}.timeout-minutes", None),
         continue_on_error=bool(raw.get("continue-on-error", False)),
     )
@@ -159,6 +164,15 @@ def _job(key: str, raw: Any) -> Job:
     timeout = _minutes(
         raw.get("timeout-minutes"), f"jobs.{key}.timeout-minutes", DEFAULT_TIMEOUT_MINUTES
     )
+    strategy = raw.get("strategy") or {}
+    if not isinstance(strategy, dict):
+        raise WorkflowError(f"jobs.{key}.strategy must be a mapping")
+    matrix: tuple[dict[str, Any], ...] = ({},)
+    if strategy.get("matrix") is not None:
+        try:
+            matrix = combinations(strategy["matrix"], f"jobs.{key}.strategy.matrix")
+        except MatrixError as exc:
+            raise WorkflowError(str(exc)) from exc
     return Job(
         key=key,
         name=str(raw.get("name") or key),
@@ -167,7 +181,39 @@ def _job(key: str, raw: Any) -> Job:
         timeout_minutes=DEFAULT_TIMEOUT_MINUTES if timeout is None else timeout,
         working_directory=run_defaults.get("working-directory"),
         runs_on=_strings(raw.get("runs-on"), f"jobs.{key}.runs-on") or ("ubuntu-latest",),
+        needs=_strings(raw.get("needs"), f"jobs.{key}.needs"),
+        condition=_condition(raw.get("if")),
+        matrix=matrix,
     )
+
+
+def _condition(value: Any) -> str | None:
+    if value is None:
+        return None
+    # YAML reads `if: false` as a boolean; the expression is its lower-case word.
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _check_needs(jobs: tuple[Job, ...]) -> None:
+    """GitHub refuses a workflow whose `needs` name an unknown job or go round in a circle."""
+    keys = {job.key: job for job in jobs}
+    for job in jobs:
+        for need in job.needs:
+            if need not in keys:
+                raise WorkflowError(f"Job '{job.key}' depends on unknown job '{need}'.")
+    done: set[str] = set()
+
+    def visit(key: str, path: tuple[str, ...]) -> None:
+        if key in path:
+            raise WorkflowError(f"Job '{key}' depends on itself through {' -> '.join(path)}.")
+        if key in done:
+            return
+        for need in keys[key].needs:
+            visit(need, (*path, key))
+        done.add(key)
+
+    for job in jobs:
+        visit(job.key, ())
 
 
 def parse_workflow(path: str, text: str) -> Workflow:
@@ -187,10 +233,12 @@ def parse_workflow(path: str, text: str) -> Workflow:
     jobs = doc.get("jobs")
     if not isinstance(jobs, dict) or not jobs:
         raise WorkflowError("`jobs` must be a non-empty mapping")
+    parsed = tuple(_job(str(k), v) for k, v in jobs.items())
+    _check_needs(parsed)
     return Workflow(
         path=path,
         name=str(doc.get("name") or path),
         triggers=_triggers(on),
-        jobs=tuple(_job(str(k), v) for k, v in jobs.items()),
+        jobs=parsed,
         env=_env(doc.get("env"), "env"),
     )

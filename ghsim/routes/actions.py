@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import PlainTextResponse, RedirectResponse
+from pydantic import BaseModel, StrictBool
 
 from ghsim.auth import ActorDep, require_role
 from ghsim.ci import service_for
@@ -20,6 +21,12 @@ from ghsim.paging import paginate_counted
 from ghsim.sim import Sim, SimDep
 
 router = APIRouter()
+
+
+class ApprovalBody(BaseModel):
+    required: StrictBool
+
+
 # Plain-text log URLs are signed and short-lived, like the storage URLs GitHub redirects to.
 LOG_URL_SECONDS = 60
 _CONCLUSIONS = {
@@ -114,6 +121,33 @@ def rerun_failed_jobs(
     assert caller.user is not None
     service_for(sim).rerun_failed(run, caller.user)
     return {}
+
+
+@router.post("/repos/{owner}/{repo}/actions/runs/{run_id}/approve", status_code=201)
+def approve_run(
+    owner: str, repo: str, run_id: int, caller: ActorDep, sim: SimDep
+) -> dict[str, Any]:
+    """Approve a workflow run held for approval ("Approve a workflow run for a fork pull
+    request"): a writer's call, 201 with an empty object, as GitHub answers."""
+    found = sim.repo_or_404(owner, repo)
+    require_role(sim, found, caller, "write")
+    run = sim.in_repo_or_404("workflow_run", found, run_id)
+    if run["conclusion"] != "action_required":
+        raise GitHubError(403, "This run is not from a fork pull request")
+    service_for(sim).approve(run)
+    return {}
+
+
+@router.put("/_ghsim/repos/{owner}/{repo}/actions/approval", status_code=204)
+def set_approval(
+    owner: str, repo: str, body: Annotated[ApprovalBody, Body()], caller: ActorDep, sim: SimDep
+) -> Response:
+    """ghsim's own switch (no GitHub endpoint): `{"required": true}` holds this repository's
+    new workflow runs for approval, as GitHub holds an outside contributor's fork runs."""
+    found = sim.repo_or_404(owner, repo)
+    require_role(sim, found, caller, "admin")
+    sim.store.update("repo", found["id"], {"actions_approval_required": body.required})
+    return Response(status_code=204)
 
 
 @router.get("/_ghsim/job-logs/{job_id}.txt", include_in_schema=False)

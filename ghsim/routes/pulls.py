@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import AfterValidator, BaseModel
 
-from ghsim import gitrepo, issue_events
+from ghsim import gitrepo, issue_events, plans
 from ghsim.auth import ActorDep, CallerDep
 from ghsim.errors import GitHubError, limit_body, validation_failed
 from ghsim.git_refs import git, resolve_commit
@@ -81,6 +81,11 @@ def create_pull(
     ahead = int(git(git_dir, "rev-list", "--count", f"{base_sha}..{head_sha}"))
     if head == body.base or ahead == 0:
         raise _custom(f"No commits between {body.base} and {head}")
+    if body.draft and not plans.drafts_allowed(
+        plans.plan_of(sim, found["owner_id"]), found["private"]
+    ):
+        # GitHub answers with a bare message here, not "Validation Failed" with `errors`.
+        raise GitHubError(422, plans.DRAFTS_REFUSED)
     assert caller.user is not None
     with sim.store.transaction():
         if sim.store.first(

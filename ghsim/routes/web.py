@@ -21,6 +21,7 @@ from ghsim.store import Doc
 
 if TYPE_CHECKING:
     import jinja2
+    from markupsafe import Markup
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,6 +59,34 @@ def safe_url(value: object) -> str | None:
     return url if sep and scheme.lower() in ("http", "https") and "\\" not in url else None
 
 
+class _SimLinks:
+    """Mentions and references link as on GitHub: only to users and issues that exist."""
+
+    def __init__(self, sim: Sim) -> None:
+        self.sim = sim
+
+    def user(self, login: str) -> str | None:
+        user = self.sim.find_user(login)
+        return f"/{user['login']}" if user is not None else None
+
+    def issue(self, full_name: str, number: int) -> str | None:
+        owner, _, name = full_name.partition("/")
+        repo = self.sim.find_repo(owner, name)
+        if repo is None:
+            return None
+        issue = self.sim.store.first("issue", repo_id=repo["id"], number=number)
+        if issue is None:
+            return None
+        return f"/{repo['full_name']}/{'pull' if issue['is_pr'] else 'issues'}/{number}"
+
+
+def _markdown(sim: Sim, repo: Doc, text: str | None) -> Markup:
+    # markdown-it and nh3 load with the first conversation page: start-up does not pay for them
+    from ghsim.markdown import render_gfm
+
+    return render_gfm(text, repo["full_name"], _SimLinks(sim))
+
+
 def _page(name: str, **context: Any) -> HTMLResponse:
     return HTMLResponse(_templates().get_template(name).render(**context))
 
@@ -78,7 +107,6 @@ def _item(sim: Sim, repo: Doc, issue: Doc) -> dict[str, Any]:
     return {
         "number": issue["number"],
         "title": issue["title"],
-        "body": issue.get("body"),
         "badge": badge,
         "link": f"/{repo['full_name']}/{kind}/{issue['number']}",
         "labels": _labels(sim, issue),
@@ -90,13 +118,13 @@ def _item(sim: Sim, repo: Doc, issue: Doc) -> dict[str, Any]:
     }
 
 
-def _timeline(sim: Sim, issue: Doc, pull: Doc | None) -> list[dict[str, Any]]:
+def _timeline(sim: Sim, repo: Doc, issue: Doc, pull: Doc | None) -> list[dict[str, Any]]:
     entries = [
         {
             "at": c["created_at"],
             "author": sim.user(c["user_id"])["login"],
             "what": "commented",
-            "body": c["body"],
+            "body": _markdown(sim, repo, c["body"]),
             "where": None,
             "hunk": None,
         }
@@ -115,7 +143,7 @@ def _timeline(sim: Sim, issue: Doc, pull: Doc | None) -> list[dict[str, Any]]:
                     "at": review["submitted_at"],
                     "what": what,
                     "author": sim.user(review["user_id"])["login"],
-                    "body": review["body"],
+                    "body": _markdown(sim, repo, review["body"]),
                     "where": None,
                     "hunk": None,
                 }
@@ -126,7 +154,7 @@ def _timeline(sim: Sim, issue: Doc, pull: Doc | None) -> list[dict[str, Any]]:
                     "at": comment["created_at"],
                     "what": "commented on the diff",
                     "author": sim.user(comment["user_id"])["login"],
-                    "body": comment["body"],
+                    "body": _markdown(sim, repo, comment["body"]),
                     "where": f"{comment['path']}:{comment.get('line') or ''}",
                     "hunk": comment["diff_hunk"],
                 }
@@ -174,6 +202,17 @@ def avatar(login: str) -> Response:
     return Response(svg, media_type="image/svg+xml")
 
 
+@router.get("/{login}", response_class=HTMLResponse)
+def user_page(login: str, sim: SimDep) -> HTMLResponse:
+    """A user's page, where @mentions link: GitHub answers 404 for a login nobody has."""
+    user = sim.find_user(login)
+    if user is None:
+        raise not_found()
+    # Nobody signs in to the HTML view: it shows what an anonymous visitor sees.
+    repos = [r for r in sim.store.query("repo") if r["owner_id"] == user["id"] and not r["private"]]
+    return _page("user.html", user=user, repos=repos)
+
+
 @router.get("/{owner}/{name}", response_class=HTMLResponse)
 def repository(owner: str, name: str, sim: SimDep) -> HTMLResponse:
     repo = sim.repo_or_404(owner, name)
@@ -205,8 +244,9 @@ def conversation(owner: str, name: str, kind: str, number: int, sim: SimDep) -> 
         "issue.html",
         repo=repo,
         item=_item(sim, repo, issue),
+        body=_markdown(sim, repo, issue.get("body")) if issue.get("body") else None,
         pull=pull,
-        timeline=_timeline(sim, issue, pull),
+        timeline=_timeline(sim, repo, issue, pull),
         files=files,
         checks=checks,
     )

@@ -115,3 +115,33 @@ async def test_execute_command_uses_the_smaller_timeout() -> None:
     await execute(RunCommand("ls", 500), sandbox, 60, 100)
     await execute(RunCommand("ls"), sandbox, 60, 100)
     assert [t for _, t in sandbox.commands] == [5, 60, 60]
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        WriteFile(".github/workflows/ci.yml", "on: push\n"),
+        WriteFile("./.github/workflows/new.yml", "x"),
+        WriteFile("/workspace/.github/workflows/ci.yml", "x"),
+        EditFile("docs/../.github/workflows/ci.yml", "push", "pull_request"),
+        DeleteFile(".github//workflows/ci.yml"),
+    ],
+)
+async def test_workflow_files_are_read_only_at_the_tool(action: object) -> None:
+    sandbox = FakeSandbox({".github/workflows/ci.yml": b"on: push\n"})
+    assert isinstance(action, WriteFile | EditFile | DeleteFile)
+    said = await execute(action, sandbox, 10, 100, workflows_read_only=True)
+    assert said.startswith(
+        f"Error: {action.path} is under `.github/workflows/`, which is read-only"
+    )
+    assert "`workflows` permission" in said and "ask_human" in said
+    assert sandbox.files == {".github/workflows/ci.yml": b"on: push\n"}
+
+
+async def test_workflow_files_are_writable_where_the_repository_allows_them() -> None:
+    sandbox = FakeSandbox()
+    action = WriteFile(".github/workflows/ci.yml", "on: push\n")
+    assert (await execute(action, sandbox, 10, 100)).startswith("Wrote")
+    near = WriteFile(".github/workflows.md", "notes")
+    assert (await execute(near, sandbox, 10, 100, workflows_read_only=True)).startswith("Wrote")
+    assert set(sandbox.files) == {".github/workflows/ci.yml", ".github/workflows.md"}

@@ -32,3 +32,14 @@ async def test_lock_serialises_holders(redis: aioredis.Redis) -> None:
     await asyncio.gather(*(hold() for _ in range(5)))
     assert most == 1
     assert not await redis.exists("pilot:lock:issue:o/r#1")
+
+
+async def test_a_lock_that_expired_under_its_holder_is_let_go_quietly(
+    redis: aioredis.Redis,
+) -> None:
+    gate = RedisCoordination(redis, lock_timeout_s=0.1)
+    done = False
+    async with gate.lock("issue:o/r#2"):
+        await asyncio.sleep(0.3)  # longer than the lock lives
+        done = True
+    assert done and not await redis.exists("pilot:lock:issue:o/r#2")

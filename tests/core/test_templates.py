@@ -58,6 +58,11 @@ SAMPLE_CONTEXT = {
         "shown": 50000,
         "prefix": "/pilot",
     },
+    "comments/ci_approval.md.j2": {
+        "requested_by": "alice",
+        "sha": "abc1234",
+        "workflows": "`CI`",
+    },
     "comments/run_ready.md.j2": {
         "requested_by": "alice",
         "how": "CI passed on `abc1234`: test",
@@ -94,7 +99,7 @@ SAMPLE_CONTEXT = {
         "max_nodes": 20,
     },
     "planner/feedback.md.j2": {"reasons": ["the plan is empty"], "attempts_left": 2},
-    "agent/system.md.j2": {"workspace": "/workspace", "forced": True},
+    "agent/system.md.j2": {"workspace": "/workspace", "forced": True, "workflows_read_only": True},
     "agent/task.md.j2": {
         "issue_number": 7,
         "issue_title": "Add --version",

@@ -38,6 +38,7 @@ EXPECTED_ROUTES = {
     ("check_suite", "completed"): ["handlers.checks.on_check_suite_completed"],
     ("check_run", "completed"): ["handlers.checks.on_check_run_completed"],
     ("workflow_run", "completed"): ["handlers.checks.on_workflow_run_completed"],
+    ("workflow_run", "requested"): ["handlers.checks.on_workflow_run_requested"],
     ("status", None): ["handlers.checks.on_status"],
 }
 

@@ -460,7 +460,7 @@ def test_html_view_shows_repositories_conversations_and_diffs(ghsim: Ghsim, tmp_
     assert "Visible issue" in page.text and "Visible PR" in page.text
     detail = httpx.get(f"{ghsim.base_url}/{owner}/{name}/pull/{pull.number}")
     assert detail.status_code == 200
-    assert "+diff line" in detail.text and "a &lt;b&gt;comment&lt;/b&gt;" in detail.text
+    assert "+diff line" in detail.text and "<p>a <b>comment</b></p>" in detail.text
     assert "Checks" in detail.text
     assert httpx.get(f"{ghsim.base_url}/{owner}/{name}/issues/99").status_code == 404
 

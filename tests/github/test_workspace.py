@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.github.checkout import Checkout, PushRejected, UnsafePatch
+from bot.github.checkout import Checkout, PushRejected, UnsafePatch, WorkflowChange
 from bot.github.git import WorkspaceError
 from bot.github.workspace import Workspace
 from tests.ghsim_support import Ghsim, push_files, unique
@@ -300,6 +300,19 @@ async def test_our_own_path_check_refuses_before_git(workspace: Workspace, remot
     run.cleanup()
 
 
+async def test_a_patch_that_changes_workflows_is_refused_when_they_are_read_only(
+    workspace: Workspace, remote: Path
+) -> None:
+    run = await workspace.checkout("alice/demo", str(remote), None, "main", "pilot/x")
+    patch = new_file_patch(".github/workflows/ci.yml") + new_file_patch("ok.txt")
+    with pytest.raises(WorkflowChange) as refused:
+        await run.commit_patch(patch, "ci", TRAILERS, BOT, workflows_read_only=True)
+    assert refused.value.paths == [".github/workflows/ci.yml"]
+    assert run.head_sha == run.base_sha
+    assert await run.commit_patch(patch, "ci", TRAILERS, BOT)  # where they are allowed
+    run.cleanup()
+
+
 async def test_push_never_forces_over_someone_elses_commit(
     workspace: Workspace, remote: Path, tmp_path: Path
 ) -> None:
@@ -390,6 +403,15 @@ async def test_installation_token_over_ghsim_never_touches_disk(
         await resumed.push(token)
     branch = ghsim.person("alice").rest.repos.get_branch("alice", name, "pilot/issue-1-demo")
     assert branch.parsed_data.commit.sha == theirs
+
+    # A workflow change that reached the push anyway: GitHub's refusal, read as what it is.
+    flows = await workspace.checkout(full_name, url, token, "main", "pilot/issue-2-flows")
+    await flows.commit_patch(new_file_patch(".github/workflows/ci.yml"), "CI", TRAILERS, BOT)
+    with pytest.raises(WorkflowChange) as refused:
+        await flows.push(token)
+    assert refused.value.paths == [".github/workflows/ci.yml"]
+    assert token not in refused.value.stderr
+    flows.cleanup()
 
     header = base64.b64encode(f"x-access-token:{token}".encode())
     needles = [token.encode(), header]

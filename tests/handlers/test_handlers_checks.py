@@ -17,6 +17,7 @@ from handlers.checks import (
     decide_check_suite,
     decide_status,
     decide_workflow_run,
+    decide_workflow_run_requested,
 )
 from tests.fake_github import BOT_LOGIN, FakeGitHub, load_payload
 from tests.handler_support import deliver, worker_ctx
@@ -31,6 +32,10 @@ def check_suite(branch: str | None = PILOT, slug: str | None = None) -> dict[str
     if slug is not None:
         payload["check_suite"]["app"]["slug"] = slug
     return payload
+
+
+# Another CI App's check runs (a suite of their own, no workflow run behind them).
+OTHER_CI = "circleci-checks"
 
 
 def check_run(branch: str | None = PILOT, slug: str | None = None) -> dict[str, Any]:
@@ -94,13 +99,36 @@ def test_a_check_suite_without_a_branch_is_ignored() -> None:
 
 
 def test_a_check_run_on_a_pilot_branch_wakes_its_run() -> None:
-    payload = check_run()
+    payload = check_run(slug=OTHER_CI)
     decision = decide_check_run(event("check_run", payload), OWN_SLUG)
     assert isinstance(decision, CiWake)
     run = payload["check_run"]
     assert decision.issues == (7,)
     assert decision.sha == run["head_sha"]
     assert decision.key == f"ci:{run['head_sha']}:check_run:{run['id']}:{run['completed_at']}"
+
+
+def test_an_actions_job_wakes_nothing_until_its_suite_is_completed() -> None:
+    # The recorded Actions job: its suite still runs, and the workflow run's completion follows.
+    payload = check_run()
+    assert payload["check_run"]["check_suite"]["status"] == "in_progress"
+    ignored = decide_check_run(event("check_run", payload), OWN_SLUG)
+    assert ignored == Ignore("a GitHub Actions job: its workflow run's completion wakes the run")
+    payload["check_run"]["check_suite"]["status"] = "completed"
+    assert isinstance(decide_check_run(event("check_run", payload), OWN_SLUG), CiWake)
+
+
+def test_a_run_held_for_approval_wakes_its_run_and_its_later_completion_again() -> None:
+    held = workflow_run()
+    held["action"] = "requested"
+    held["workflow_run"].update(status="completed", conclusion="action_required")
+    asked = decide_workflow_run_requested(event("workflow_run", held))
+    assert isinstance(asked, CiWake)
+    done = decide_workflow_run(event("workflow_run", workflow_run()))
+    assert isinstance(done, CiWake) and done.key != asked.key
+    queued = workflow_run()
+    queued["workflow_run"].update(status="queued", conclusion=None)
+    assert isinstance(decide_workflow_run_requested(event("workflow_run", queued)), Ignore)
 
 
 def test_recorded_check_runs_and_our_own_are_ignored() -> None:
@@ -117,7 +145,7 @@ def test_a_workflow_run_on_a_pilot_branch_wakes_its_run() -> None:
     assert isinstance(decision, CiWake)
     run = payload["workflow_run"]
     assert decision.repo.full_name == "octo-org/octo-repo"
-    assert decision.key == f"ci:{run['head_sha']}:workflow_run:{run['id']}:1"
+    assert decision.key == (f"ci:{run['head_sha']}:workflow_run:{run['id']}:1:{run['conclusion']}")
     assert isinstance(
         decide_workflow_run(event("workflow_run", load_payload("workflow_run", "completed"))),
         Ignore,
@@ -164,7 +192,8 @@ async def test_ci_events_on_a_pilot_branch_queue_advance_run(
     suite = check_suite()
     await deliver(ctx, "check_suite", suite)
     await deliver(ctx, "check_suite", suite)  # the same event again queues nothing new
-    await deliver(ctx, "check_run", check_run())
+    await deliver(ctx, "check_run", check_run(slug=OTHER_CI))
+    await deliver(ctx, "check_run", check_run())  # an Actions job: its workflow run wakes
     await deliver(ctx, "status", status(branches=(PILOT, "pilot/issue-9-other")))
     asked = ctx["queue"].asked
     assert {a[0] for a in asked} == {jobs.ADVANCE_RUN}
@@ -175,7 +204,7 @@ async def test_ci_events_on_a_pilot_branch_queue_advance_run(
         "installation_id": None,
         "event": {"kind": "ci", "sha": sha},
     }
-    run = check_run()["check_run"]
+    run = check_run(slug=OTHER_CI)["check_run"]
     st = status()
     assert await run_jobs(redis) == sorted(
         [

@@ -158,3 +158,11 @@ def test_hold_refuses_anything_else_on_its_line(value: str) -> None:
     [problem] = problems_of(f"max_steps: 10\nhold: {value}\n")
     assert (problem.line, problem.field) == (2, "hold")
     assert "'auto', 'always' or 'never'" in problem.message
+
+
+def test_workflows_are_read_only_unless_allowed() -> None:
+    assert RepoConfig().workflows == "read-only"
+    assert parse_repo_config("workflows: allowed\n").workflows == "allowed"
+    [problem] = problems_of("workflows: yes\n")
+    assert (problem.line, problem.field) == (1, "workflows")
+    assert "'read-only' or 'allowed'" in problem.message

@@ -17,6 +17,7 @@ import pytest
 from bot.dev.scripted_model import ScriptedModel
 from bot.run.state import run_dir_name
 from tests.ghsim_support import ROOT, wait_until
+from tests.run_fakes import call
 from tests.services import setting, unavailable
 from tests.stack_support import docker_client, leftovers
 
@@ -33,10 +34,6 @@ PROJECT = {
     ".github/pilot.yml": "test: python3 -m unittest discover -q\nmax_steps: 8\n",
 }
 GIT_ID = ["-c", "user.name=Maintainer", "-c", "user.email=m@example.com"]
-
-
-def call(name: str, **arguments: Any) -> dict[str, Any]:
-    return {"tool_calls": [{"name": name, "arguments": arguments}]}
 
 
 def requirement(rid: str, title: str, depends_on: list[str]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from typing import Any
 from bot.github.status_comment import MARKER as STATUS_MARKER
 from bot.github.status_comment import parse_state
 from tests.ghsim_support import push_files, unique, wait_until
+from tests.run.test_ci_loop_on_ghsim import PLAN
+from tests.run_fakes import call
 from tests.stack_support import Stack
 
 CALC_BUG = "def add(a, b):\n    return a - b\n"
@@ -23,22 +25,6 @@ HIDDEN_BODY = (
 )
 
 
-def call(name: str, **arguments: Any) -> dict[str, Any]:
-    return {"tool_calls": [{"name": name, "arguments": arguments}]}
-
-
-PLAN = call(
-    "submit_plan",
-    requirements=[
-        {
-            "id": "R1",
-            "title": "Fix add()",
-            "description": "add() must add.",
-            "acceptance": ["add(2, 3) == 5"],
-            "depends_on": [],
-        }
-    ],
-)
 FIX = [call("write_file", path="calc.py", content=CALC_FIXED), call("finish", summary="fixed")]
 
 

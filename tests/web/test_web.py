@@ -30,6 +30,7 @@ SUBSCRIBED = {
     ("check_suite", "completed"),
     ("check_run", "completed"),
     ("workflow_run", "completed"),
+    ("workflow_run", "requested"),
     ("status", None),
     ("pull_request", "closed"),
     ("pull_request_review", "submitted"),

@@ -1,6 +1,7 @@
 """CI as VERIFY: a verdict on the head CI is awaited on; ready when green, a fix within the
-budget when red (rolled back to the best commit when a fix made it worse), and the sandbox's
-test command in CI's place when no CI reports in time."""
+budget when red (rolled back to the best commit when a fix made it worse), one question when
+workflow runs wait for a maintainer's approval, and the sandbox's test command in CI's place
+when no CI reports in time or every job it ran was skipped."""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from bot.core.templates import render
 from bot.github.checkout import Checkout
 from bot.github.ci_report import CiVerdict, failure_notes, verdict
 from bot.run.kernel import Run
-from bot.run.phases.pull_request import await_ci
+from bot.run.phases.pull_request import ReadyHost, await_ci, mark_ready
 from bot.run.phases.work import WorkHost, iterate
 from bot.run.report import pull_request_body
 from bot.run.state import LocalCheck, Phase, RunState
 from bot.sandbox.api import SandboxSpec
 
 
-class CiHost(WorkHost, Protocol):
+class CiHost(WorkHost, ReadyHost, Protocol):
     async def app_slug(self) -> str: ...
 
     async def check_runs(self, sha: str) -> list[Any]: ...
@@ -28,6 +29,10 @@ class CiHost(WorkHost, Protocol):
     async def commit_statuses(self, sha: str) -> list[Any]: ...
 
     async def failed_job_logs(self, sha: str) -> list[Any]: ...
+
+    async def workflow_runs(self, sha: str) -> list[Any]: ...
+
+    async def check_suites(self, sha: str) -> list[Any]: ...
 
     async def mark_ready(self, number: int) -> None: ...
 
@@ -50,9 +55,14 @@ class CiEvidence:
 
 
 async def evidence(host: CiHost, sha: str) -> CiEvidence:
+    # Workflow runs and suites first: a job queued after them has a check run by the time
+    # the check runs are read, so a finished list is never read before its late jobs.
+    workflows = await host.workflow_runs(sha)
+    suites = await host.check_suites(sha)
     runs = await host.check_runs(sha)
     statuses = await host.commit_statuses(sha)
-    return CiEvidence(sha, verdict(runs, statuses, await host.app_slug()), runs, statuses)
+    slug = await host.app_slug()
+    return CiEvidence(sha, verdict(runs, statuses, slug, workflows, suites), runs, statuses)
 
 
 async def on_ci(run: Run[CiHost], state: RunState, sha: str, force: bool = False) -> None:
@@ -62,12 +72,18 @@ async def on_ci(run: Run[CiHost], state: RunState, sha: str, force: bool = False
     key = f"ci:{sha}"
     if key in state.handled and not force:
         return
-    found = await evidence(run.host, sha)
+    found: CiEvidence = run.ci_prefetch.pop(sha, None) or await evidence(run.host, sha)
     result = found.verdict
     run.record(kind="ci", sha=sha, state=result.state, failing=result.failing)
     if result.state in ("pending", "none"):
         return
+    if result.state == "approval":
+        await ask_approval(run, state, sha, result.approval)
+        return
     state.mark_handled(key)
+    if result.state == "quiet":
+        await no_ci(run, state, sha, f"CI skipped every job on `{sha[:7]}`")
+        return
     await run.deps.metrics.ci_result(result.state, "ci")
     if not state.ci_history or state.ci_history[-1]["sha"] != sha:
         entry = {"sha": sha, "failing": len(result.failing), "names": result.failing}
@@ -140,7 +156,7 @@ async def fix_ci(
 
 async def ready(run: Run[CiHost], state: RunState, sha: str, how: str) -> None:
     assert state.pr_number is not None and run.target is not None
-    await run.host.mark_ready(state.pr_number)
+    await mark_ready(run, state)
     await run.resume(state)
     title = neutralise(run.target.issue.title)
     summary = f"Issue Pilot's work on #{state.issue}: {title}\n\n{how}."
@@ -158,29 +174,37 @@ async def ready(run: Run[CiHost], state: RunState, sha: str, how: str) -> None:
     await run.save(state, Phase.READY)
 
 
+async def ask_approval(run: Run[CiHost], state: RunState, sha: str, workflows: list[str]) -> None:
+    """Workflow runs wait for a maintainer: ask once per sha and wait on; the runs' own
+    completion wakes the run again, and no CI attempt is spent meanwhile."""
+    body = render(
+        "comments/ci_approval.md.j2",
+        requested_by=state.requested_by,
+        sha=sha[:7],
+        workflows=", ".join(f"`{neutralise(name)}`" for name in workflows),
+    )
+    await run.host.post_once(f"approval-{sha}", body, state.pr_number)
+
+
 async def on_ci_timeout(run: Run[CiHost], state: RunState, sha: str) -> None:
     if state.phase is not Phase.AWAIT_CI or sha != state.ci_sha:
         return
-    if (await evidence(run.host, sha)).verdict.state != "none":
+    if (await evidence(run.host, sha)).verdict.state not in ("none", "quiet"):
         return  # CI reported; its own events carry on
     minutes = round(run.deps.ci_timeout_s / 60, 1)
+    await no_ci(run, state, sha, f"No CI reported within {minutes} min of the push")
+
+
+async def no_ci(run: Run[CiHost], state: RunState, sha: str, why: str) -> None:
+    """No CI tested `sha`: the sandbox runs the repository's test command in its place."""
     if not run.config.test:
-        await ready(
-            run,
-            state,
-            sha,
-            f"No CI reported within {minutes} min of the push, and "
-            "no `test` command is configured to run instead",
-        )
+        await ready(run, state, sha, f"{why}, and no `test` command is configured to run instead")
         return
     async with run.checkout(state) as checkout:
         local = await local_check(run, state, checkout)
     state.mark_handled(f"ci:{sha}")
     await run.deps.metrics.ci_result("green" if local.passed else "red", "sandbox")
-    how = (
-        f"No CI reported within {minutes} min of the push; the sandbox ran "
-        f"`{local.command}` instead"
-    )
+    how = f"{why}; the sandbox ran `{local.command}` instead"
     if local.passed:
         await ready(run, state, sha, how + " and it passed")
         return

@@ -43,7 +43,12 @@ async def decide_once(run: Run[HoldHost], state: RunState) -> None:
     if state.hold is not None:
         return
     people = {await run.host.issue_author(), state.requested_by}
-    roles = {login: await run.host.permission(login) for login in sorted(people)}
+    # The requester's role was asked when they labelled or said `/pilot run`: only a writer
+    # gets a run queued, so asking again would spend a request to learn the same.
+    roles = {
+        login: "write" if login == state.requested_by else await run.host.permission(login)
+        for login in sorted(people)
+    }
     decision = decide_hold(run.config.hold, roles)
     state.hold = hold_record(decision, state.issue)
     run.record(kind="hold", held=decision.hold, why=decision.why)

@@ -17,6 +17,12 @@ class PullRequestHost(KernelHost, Protocol):
     async def open_pull(self, branch: str, base: str, title: str, body: str) -> PullRef: ...
 
 
+class ReadyHost(KernelHost, Protocol):
+    async def mark_ready(self, number: int) -> None: ...
+
+    async def retitle_pull(self, number: int, title: str) -> None: ...
+
+
 async def open_pull(run: Run[PullRequestHost], state: RunState) -> None:
     assert run.target is not None and state.branch and state.base_branch
     await run.save(state, Phase.PULL_REQUEST)
@@ -29,10 +35,22 @@ async def open_pull(run: Run[PullRequestHost], state: RunState) -> None:
         state.branch, state.base_branch, pull_request_title(issue.title), body
     )
     state.pr_number, state.pr_url = pull.number, pull.url
+    state.pr_wip = None if pull.draft else True
     run.timing("pull_request", since)
     if fresh:
         await run.deps.metrics.label_to_pr(run.deps.clock() - state.started_at)
     await await_ci(run, state)
+
+
+async def mark_ready(run: Run[ReadyHost], state: RunState) -> None:
+    """Ready for review: a draft is marked ready; a `[WIP] …` pull request (where GitHub has
+    no drafts) gets its plain title back."""
+    assert state.pr_number is not None and run.target is not None
+    if state.pr_wip:
+        await run.host.retitle_pull(state.pr_number, pull_request_title(run.target.issue.title))
+        state.pr_wip = None
+        return
+    await run.host.mark_ready(state.pr_number)
 
 
 async def await_ci(run: Run[KernelHost], state: RunState) -> None:

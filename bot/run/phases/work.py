@@ -13,7 +13,7 @@ from bot.agent.loop import AgentLimits, Deadline, NodeOutcome, NodeTask, TokenBu
 from bot.agent.repo_map import repo_map
 from bot.agent.requirements import NodeStatus, Requirement, RequirementTree
 from bot.core.text import cut
-from bot.github.checkout import Checkout
+from bot.github.checkout import Checkout, WorkflowChange
 from bot.run.kernel import KernelHost, Parked, Run, Stopped
 from bot.run.state import LocalCheck, Phase, RunState
 from bot.sandbox.api import Sandbox, SandboxSession, SandboxSpec
@@ -149,6 +149,7 @@ async def _execute(
         max_steps=run.config.max_steps,
         force_tools=run.deps.force_tools,
         context_tokens=run.deps.context_tokens,
+        workflows_read_only=run.config.workflows != "allowed",
     )
     budget = TokenBudget(run.config.max_tokens, _budget_usage(state))
     # Time counts per working session (the first pass, a CI fix, a review, an answer):
@@ -190,8 +191,13 @@ async def _execute(
                 _set_status(state, tree, node, NodeStatus.BLOCKED)
                 await run.park(state, node, outcome, item.park_as)
                 raise Parked
-            if await _commit(run, state, node, outcome, sandbox, checkout, author, token):
-                pushed = True
+            try:
+                if await _commit(run, state, node, outcome, sandbox, checkout, author, token):
+                    pushed = True
+            except WorkflowChange as change:
+                _set_status(state, tree, node, NodeStatus.BLOCKED)
+                await ask_workflow_change(run, state, node, change, item.park_as)
+                raise Parked from change
             _set_status(state, tree, node, NodeStatus.DONE)
             await run.save(state, Phase.EXECUTE)
             item = items()
@@ -222,7 +228,8 @@ async def _commit(
     patch = await sandbox.take_patch()
     message = f"{node.title}\n\n{outcome.summary}".strip()
     trailers = [("Pilot-Issue", f"#{run.target.issue.number}"), ("Pilot-Node", node.id)]
-    sha = await checkout.commit_patch(patch, message, trailers, author)
+    read_only = run.config.workflows != "allowed"
+    sha = await checkout.commit_patch(patch, message, trailers, author, read_only)
     run.timing("commit", since, node=node.id)
     if sha is None:
         return False
@@ -232,6 +239,25 @@ async def _commit(
     run.timing("push", since, node=node.id)
     state.head_sha = sha
     return True
+
+
+async def ask_workflow_change(
+    run: Run[WorkHost], state: RunState, node: Requirement, change: WorkflowChange, kind: str
+) -> None:
+    """The work changes workflow files, which GitHub refuses from this App: people decide
+    (the change was not pushed; nothing of it reaches the branch)."""
+    files = ", ".join(f"`{path}`" for path in change.paths) or "a file in `.github/workflows/`"
+    prefix = run.deps.command_prefix
+    await run.ask(
+        state,
+        node,
+        f"The work changes {files}. GitHub refuses a push that changes workflow files from an "
+        "App without the `workflows` permission, so nothing of this step was pushed.",
+        "Could a maintainer make the workflow change on the branch? Then answer "
+        f"`{prefix} continue`, or answer `{prefix} continue <hint>` to have me do the "
+        "rest without touching workflow files.",
+        kind,
+    )
 
 
 async def _check(run: Run[WorkHost], state: RunState, session: SandboxSession) -> None:
