@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import PositiveFloat, PositiveInt, SecretStr, ValidationError
+from pydantic import PositiveFloat, PositiveInt, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SANDBOX_IMAGE = "issue-pilot-sandbox:bookworm-1"
@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     ci_timeout_s: float = 1800.0
     # At most one edit of a run's status comment this often; endings and questions go at once.
     status_edit_interval_s: float = 5.0
+
+    @field_validator("runs_dir", "cache_dir", "github_private_key_path", mode="after")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        # Resolved once, where the process started: git and the workspace run commands in
+        # other working directories, where a relative `cache` would name another folder.
+        return None if path is None else path.expanduser().absolute()
 
     max_body_bytes: int = 25 * 1024 * 1024
     body_read_timeout_s: float = 30.0

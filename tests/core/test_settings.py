@@ -82,3 +82,19 @@ def test_serve_and_worker_refuse_to_start_naming_the_variable(
         monkeypatch.setenv(name, value)
     assert main([command]) == 2
     assert missing in capsys.readouterr().err
+
+
+def test_relative_paths_resolve_where_the_process_started(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PILOT_CACHE_DIR", raising=False)
+    monkeypatch.delenv("PILOT_RUNS_DIR", raising=False)
+    monkeypatch.setenv("PILOT_GITHUB_PRIVATE_KEY_PATH", "keys/app.pem")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.cache_dir == tmp_path / "cache"
+    assert settings.runs_dir == tmp_path / "runs"
+    assert settings.github_private_key_path == tmp_path / "keys" / "app.pem"
+    monkeypatch.chdir("/")
+    # A later change of directory (git runs elsewhere) names the same folders.
+    assert settings.cache_dir == tmp_path / "cache"
