@@ -31,6 +31,11 @@ class SimConfig:
     # GitHub's primary and secondary rate limits, on at GitHub's numbers (`rate_rules.py`).
     rate_limits: RateLimits = field(default_factory=RateLimits)
 
+    def __post_init__(self) -> None:
+        # Absolute from the start: git runs ghsim's hooks and repositories in other working
+        # directories, where `--data-dir .run/ghsim` would name another folder.
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
+
     @property
     def base_url(self) -> str:
         """Origin used in every URL ghsim hands out (html_url, clone_url, api urls)."""

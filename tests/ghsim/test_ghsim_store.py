@@ -89,3 +89,14 @@ def test_paging_in_sql_matches_paging_in_memory(store: Store, query: str) -> Non
     items = paginate(_request(query), in_memory, store.query("review", pull_id=1))
     assert paginate_query(_request(query), in_sql, store, "review", pull_id=1) == items
     assert in_sql.headers.get("link") == in_memory.headers.get("link")
+
+
+def test_a_relative_data_dir_is_made_absolute_where_ghsim_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `issue-pilot sim --data-dir .run/ghsim`: git later runs the hooks kept there from each
+    # repository's own directory, where the relative path would name nothing.
+    monkeypatch.chdir(tmp_path)
+    config = SimConfig(data_dir=Path(".run/ghsim"))
+    assert config.data_dir == tmp_path / ".run" / "ghsim"
+    assert config.repos_dir.is_absolute()
