@@ -134,6 +134,8 @@ class Stack:
     sim_port: int
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: list[IO[bytes]] = field(default_factory=list)
+    # How each process was started, so a bench that kills one can start it again.
+    commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -165,7 +167,13 @@ class Stack:
         self.logs.append(log)
         proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=log)
         self.procs[name] = proc
+        self.commands[name] = (args, env)
         return proc
+
+    def respawn(self, name: str) -> subprocess.Popen[bytes]:
+        """Start a process that exited (or was killed) again, as a supervisor would."""
+        args, env = self.commands[name]
+        return self.spawn(name, args, env)
 
     def check_alive(self) -> bool:
         """True while every process runs; raises with the log of one that exited."""
@@ -223,11 +231,13 @@ def running_stack(
     log_level: str = "WARNING",
     sim_args: tuple[str, ...] = (),
     llm_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     """ghsim + serve + worker + scripted model under a temp dir, torn down on the way out.
 
     ``sim_args`` go to ghsim as they are (``--rate-limit NAME=VALUE``...); ``llm_url`` is a
-    model server of the caller's own instead of the scripted model."""
+    model server of the caller's own instead of the scripted model; ``extra_env`` adds
+    settings for serve and the worker (``PILOT_RECONCILE_INTERVAL_S``...)."""
     restore = _raise_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="pilot-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -264,6 +274,7 @@ def running_stack(
                 "PILOT_SANDBOX_IMAGE": sandbox_image(),
                 "PILOT_LOG_LEVEL": log_level,
                 "PYTHONUNBUFFERED": "1",
+                **(extra_env or {}),
             }
             docker_host = setting("DOCKER_HOST")
             if docker_host:

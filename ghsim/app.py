@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from ghsim import ci, git_http
+from ghsim.api_faults import ApiFaultAnswers
 from ghsim.config import SimConfig
 from ghsim.errors import install_handlers
+from ghsim.faults import ApiFaults
 from ghsim.json_bodies import JsonBodies
 from ghsim.ratelimit import RateLimiter, RateLimitHeaders
 from ghsim.routes import (
@@ -23,6 +26,7 @@ from ghsim.routes import (
     commits,
     contents,
     deliveries,
+    faults,
     graphql,
     issues,
     labels,
@@ -45,6 +49,7 @@ log = logging.getLogger("ghsim")
 # Literal paths (``/issues/comments``, ``/pulls/comments``) come before ``/{number}`` ones.
 CORE_REST = [
     usage,
+    faults,
     users,
     apps,
     app_manifests,
@@ -91,7 +96,10 @@ def create_app(config: SimConfig) -> FastAPI:
     )
     app.state.sim = sim
     app.state.rate_limiter = RateLimiter(config.rate_limits)
+    app.state.api_faults = ApiFaults(config.api_faults, time.monotonic())
     install_handlers(app)
+    # Innermost first: a faulted request is still counted and rate-limited.
+    app.add_middleware(ApiFaultAnswers)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(JsonBodies)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ghsim.faults import ApiRule, DeliveryFaults
 from ghsim.rate_rules import RateLimits
 
 
@@ -24,10 +25,10 @@ class SimConfig:
     default_plan: str = "free"
     # Public address when clients reach ghsim by another name than host:port.
     public_url: str | None = None
-    # First retry delay of a failed webhook delivery; doubles each attempt.
-    webhook_retry_base: float = 1.0
-    webhook_retry_max_delay: float = 60.0
-    webhook_max_attempts: int = 20
+    # The fault mode (`faults.py`), on from the start; `/api/v3/_ghsim/faults` changes it
+    # while running. A failed delivery is never retried, as on GitHub, faults or not.
+    delivery_faults: DeliveryFaults = field(default_factory=DeliveryFaults)
+    api_faults: tuple[ApiRule, ...] = ()
     # GitHub's primary and secondary rate limits, on at GitHub's numbers (`rate_rules.py`).
     rate_limits: RateLimits = field(default_factory=RateLimits)
 

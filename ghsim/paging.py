@@ -1,4 +1,5 @@
-"""``per_page``/``page`` slicing with GitHub's ``Link`` header."""
+"""``per_page``/``page`` slicing with GitHub's ``Link`` header, and the ``cursor`` pages a few
+lists (webhook deliveries) use instead."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any, TypeVar
 
 from fastapi import Request, Response
 
+from ghsim.errors import GitHubError
 from ghsim.store import Doc, Store
 
 T = TypeVar("T")
@@ -65,3 +67,47 @@ def paginate_counted(
 ) -> dict[str, Any]:
     """GitHub's ``{"total_count": n, key: [...]}`` lists (check runs, workflow runs...)."""
     return {"total_count": len(items), key: [shape(x) for x in paginate(request, response, items)]}
+
+
+CURSOR_PREFIX = "v1_"
+
+
+def paginate_cursor(
+    request: Request, response: Response, store: Store, kind: str, **filters: Any
+) -> list[Doc]:
+    """Newest first, a page from ``cursor`` (the newest document it holds; the newest of all
+    without one) with ``per_page`` documents; ``Link`` names the ``next`` and ``prev`` page
+    cursors and the ``first`` page, as GitHub's ``/app/hook/deliveries`` does. ``page`` is
+    not read. An unreadable cursor is a 400."""
+    per_page, _ = _page_of(request)
+    raw = request.query_params.get("cursor")
+    start = None if raw is None else _cursor_id(raw)
+    found = store.query(kind, "-id", per_page + 1, id_max=start, **filters)
+    page = found[:per_page]
+    url = request.url.include_query_params(per_page=per_page)
+
+    def link(cursor: int | None, rel: str) -> str:
+        target = url.remove_query_params("cursor")
+        if cursor is not None:
+            target = target.include_query_params(cursor=f"{CURSOR_PREFIX}{cursor}")
+        return f'<{target}>; rel="{rel}"'
+
+    links = []
+    if len(found) > per_page:
+        links.append(link(found[per_page]["id"], "next"))
+    if start is not None:
+        newest = page[0]["id"] if page else start
+        newer = store.query(kind, "id", per_page, id_min=newest + 1, **filters)
+        if newer:
+            links.append(link(newer[-1]["id"], "prev"))
+        links.append(link(None, "first"))
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return page
+
+
+def _cursor_id(raw: str) -> int:
+    digits = raw[len(CURSOR_PREFIX) :] if raw.startswith(CURSOR_PREFIX) else ""
+    if not digits.isdigit():
+        raise GitHubError(400, "Invalid cursor")
+    return int(digits)

@@ -30,6 +30,8 @@ SECONDARY_DOCS = (
 _MINT = re.compile(r"^/api/v3/app/installations/(\d+)/access_tokens$")
 # Not content: minting tokens, converting a manifest, rendering Markdown.
 _NOT_CONTENT = re.compile(r"^/api/v3/(app/installations/\d+/access_tokens|app-manifests/|markdown)")
+# Where the request id goes in the ASGI scope's state for the middleware inside this one.
+REQUEST_ID_STATE = "github_request_id"
 _NUMBER = re.compile(r"/\d+(?=/|$)")
 _SHA = re.compile(r"/[0-9a-f]{40}(?=/|$)")
 
@@ -122,18 +124,27 @@ def _request_id() -> str:
     return ":".join(parts).upper()
 
 
-def refusal_body(verdict: Verdict, identity: Identity, request_id: str) -> dict[str, str]:
-    """GitHub's words, from the answers its users quote (see the module's docs)."""
-    support = (
+def _support(request_id: str) -> str:
+    return (
         f"If you reach out to GitHub Support for help, please include the request ID {request_id}."
     )
+
+
+def secondary_limit_body(request_id: str) -> dict[str, str]:
+    """GitHub's answer to a request over a secondary rate limit (403 or 429)."""
+    message = (
+        "You have exceeded a secondary rate limit. "
+        f"Please wait a few minutes before you try again. {_support(request_id)}"
+    )
+    return {"message": message, "documentation_url": SECONDARY_DOCS}
+
+
+def refusal_body(verdict: Verdict, identity: Identity, request_id: str) -> dict[str, str]:
+    """GitHub's words, from the answers its users quote (see the module's docs)."""
+    support = _support(request_id)
     if verdict.refused == "secondary":
-        message = (
-            "You have exceeded a secondary rate limit. "
-            f"Please wait a few minutes before you try again. {support}"
-        )
-        docs = SECONDARY_DOCS
-    elif identity.kind == "anonymous":
+        return secondary_limit_body(request_id)
+    if identity.kind == "anonymous":
         message = (
             f"API rate limit exceeded for {identity.named}. (But here's the good news: "
             "Authenticated requests get a higher rate limit. "
@@ -146,6 +157,17 @@ def refusal_body(verdict: Verdict, identity: Identity, request_id: str) -> dict[
     return {"message": message, "documentation_url": docs}
 
 
+def is_metered(scope: Scope) -> bool:
+    """An HTTP request of GitHub's API, not one of ghsim's own control endpoints (those are
+    for tests and benches: never counted, limited or faulted)."""
+    path: str = scope.get("path", "")
+    return (
+        scope["type"] == "http"
+        and path.startswith("/api/")
+        and not path.startswith("/api/v3/_ghsim/")
+    )
+
+
 class RateLimitHeaders:
     """ASGI middleware: count each ``/api/`` request, refuse it over a limit, report the budget."""
 
@@ -153,14 +175,10 @@ class RateLimitHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if (
-            scope["type"] != "http"
-            or not path.startswith("/api/")
-            or path.startswith("/api/v3/_ghsim/")
-        ):
+        if not is_metered(scope):
             await self.app(scope, receive, send)
             return
+        path: str = scope["path"]
         limiter: RateLimiter = scope["app"].state.rate_limiter
         sim = scope["app"].state.sim
         auth = None
@@ -206,6 +224,8 @@ class RateLimitHeaders:
                     limiter.mints[mint.group(1)] += 1
             await send(message)
 
+        # Inner middleware (the fault mode) names the same request in what it answers.
+        scope.setdefault("state", {})[REQUEST_ID_STATE] = request_id
         budget.in_flight += 1
         try:
             await self.app(scope, receive, send_with_headers)

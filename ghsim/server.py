@@ -13,6 +13,7 @@ import uvicorn
 
 from ghsim.app import create_app
 from ghsim.config import SimConfig
+from ghsim.faults import ApiRule, DeliveryFaults
 from ghsim.rate_rules import RateLimits
 
 LOCK_FILE = "ghsim.lock"
@@ -53,8 +54,13 @@ def serve(
     public_url: str | None = None,
     ci_approval_required: bool = False,
     rate_limits: list[str] | None = None,
+    delivery_faults: list[str] | None = None,
+    api_faults: list[str] | None = None,
 ) -> None:
-    """Serve ghsim until interrupted; state lives in ``data_dir`` and survives restarts."""
+    """Serve ghsim until interrupted; state lives in ``data_dir`` and survives restarts.
+
+    ``delivery_faults`` are ``NAME=VALUE`` settings of `faults.DeliveryFaults`, ``api_faults``
+    rules as `faults.ApiRule.parse` reads them: the fault mode from the start."""
     config = SimConfig(
         host=host,
         port=port,
@@ -65,6 +71,8 @@ def serve(
         public_url=public_url,
         ci_approval_required=ci_approval_required,
         rate_limits=RateLimits().with_overrides(rate_limits or []),
+        delivery_faults=DeliveryFaults().with_overrides(delivery_faults or []),
+        api_faults=tuple(ApiRule.parse(spec) for spec in api_faults or []),
     )
     lock = lock_data_dir(config.data_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -106,7 +114,31 @@ def main(argv: list[str] | None = None) -> None:
         help="change one of GitHub's rate limits (ghsim/rate_rules.py RateLimits), e.g. "
         "content_per_minute=1000 or enabled=false; repeatable",
     )
+    parser.add_argument(
+        "--delivery-fault",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fault mode for webhook deliveries (ghsim/faults.py DeliveryFaults): drop=0.3, "
+        "reorder_window=5, reorder_hold_ms=200, delay_ms=500, delay_random=true, seed=7; "
+        "repeatable",
+    )
+    parser.add_argument(
+        "--api-fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="answer matching API requests with an error: 'METHOD PATH_REGEX STATUS "
+        "[seconds=N] [count=N] [retry_after=N]', e.g. 'PATCH /repos/.+/issues/comments/\\d+ "
+        "502 seconds=60'; repeatable",
+    )
     args = parser.parse_args(argv)
+    try:
+        DeliveryFaults().with_overrides(args.delivery_fault)
+        for spec in args.api_fault:
+            ApiRule.parse(spec)
+    except ValueError as exc:
+        parser.error(str(exc))
     serve(
         args.host,
         args.port,
@@ -117,4 +149,6 @@ def main(argv: list[str] | None = None) -> None:
         args.public_url,
         args.ci_approval_required,
         args.rate_limit,
+        args.delivery_fault,
+        args.api_fault,
     )

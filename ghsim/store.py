@@ -186,14 +186,29 @@ class Store:
             return cur.rowcount > 0
 
     def query(
-        self, kind: str, order: str = "id", limit: int = -1, offset: int = 0, **filters: Any
+        self,
+        kind: str,
+        order: str = "id",
+        limit: int = -1,
+        offset: int = 0,
+        *,
+        id_min: int | None = None,
+        id_max: int | None = None,
+        **filters: Any,
     ) -> list[Doc]:
         """Documents of ``kind`` whose top-level fields equal ``filters``, ordered by ``id``.
 
         ``order="-id"`` sorts newest first. ``None`` matches JSON null or an absent field, a
-        list any of its values. ``limit`` and ``offset`` read a slice (a page) of the result.
+        list any of its values. ``limit`` and ``offset`` read a slice (a page) of the result;
+        ``id_min`` and ``id_max`` (inclusive) bound the ids, for cursor pages.
         """
         where, params = _where(kind, filters)
+        if id_min is not None:
+            where += " AND id >= ?"
+            params.append(id_min)
+        if id_max is not None:
+            where += " AND id <= ?"
+            params.append(id_max)
         direction = "DESC" if order == "-id" else "ASC"
         sql = f"SELECT data FROM docs WHERE {where} ORDER BY id {direction} LIMIT ? OFFSET ?"
         with self._lock:

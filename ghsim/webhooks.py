@@ -1,8 +1,11 @@
-"""Webhook deliveries like GitHub's: persisted, signed, in order per repository, retried.
+"""Webhook deliveries like GitHub's: persisted, signed, in order per repository, never retried.
 
-``emit`` stores the delivery first (so a restart resumes it) and hands its id to the
-repository's queue; one asyncio task per queue posts deliveries one at a time, retrying the
-head with exponential backoff while the receiver is down or answers 5xx.
+``emit`` stores the delivery first (so a restart sends what was queued) and hands its id to
+the repository's queue; one asyncio task per queue posts deliveries one at a time. As on
+GitHub, each delivery gets one attempt: a receiver that is down or answers an error leaves a
+failed delivery, listed by ``GET /app/hook/deliveries`` until someone redelivers it
+(``POST /app/hook/deliveries/{id}/attempts``, :meth:`Webhooks.redeliver`). The fault mode
+(`faults.py`) may drop, shuffle or delay deliveries on the way.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ghsim.app_views import AppView, builtin, registered
+from ghsim.faults import DeliveryDice, DeliveryFaults
 from ghsim.serialize import Serializer
 from ghsim.state import SimState
 from ghsim.store import Doc
@@ -28,6 +32,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ghsim.webhooks")
 HOOK_ID = 1
+# GitHub gives a receiver 10 s to answer.
+TIMEOUT_S = 10.0
+# status_code of a delivery that got no answer: GitHub records 502 ("failed to connect to
+# host"); for a time-out ghsim chooses 504, inside the range `?status=failure` lists.
+UNREACHABLE = 502
+TIMED_OUT = 504
 Subscriber = Callable[[str, Doc], None]
 
 
@@ -47,6 +57,8 @@ class Webhooks:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queues: dict[str, asyncio.Queue[int]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._delayed: set[asyncio.Task[None]] = set()
+        self.dice = DeliveryDice(sim.config.delivery_faults)
         self._client: httpx.AsyncClient | None = None
         self._subscribers: list[Subscriber] = []
         # Apps registered from a manifest, each delivered to its own hook URL with its own
@@ -97,6 +109,7 @@ class Webhooks:
             "redelivery": False,
             "status": "pending",
             "status_code": 0,
+            "outcome": "pending",
             "delivered_at": _now(),
             "duration": 0.0,
             "attempts": [],
@@ -138,6 +151,7 @@ class Webhooks:
             redelivery=True,
             status="pending",
             status_code=0,
+            outcome="pending",
             attempts=[],
             response=None,
             duration=0.0,
@@ -193,22 +207,28 @@ class Webhooks:
 
     # delivering ---------------------------------------------------------------------------
     async def start(self) -> None:
-        """Start delivering, resuming deliveries a previous run left pending."""
+        """Start delivering, sending what a previous run queued but never attempted."""
         self._loop = asyncio.get_running_loop()
         with self._order_lock:
             for delivery in self._sim.store.query("delivery", status="pending"):
                 self._schedule(delivery)
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._delayed]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        self._delayed.clear()
         self._queues.clear()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
         self._loop = None
+
+    def set_faults(self, faults: DeliveryFaults) -> None:
+        """Apply the fault mode to deliveries from now on (a seed starts its sequence anew)."""
+        self.dice = DeliveryDice(faults)
 
     def _schedule(self, delivery: Doc) -> None:
         loop = self._loop
@@ -232,35 +252,64 @@ class Webhooks:
 
     async def _worker(self, queue: asyncio.Queue[int]) -> None:
         while True:
-            delivery_id = await queue.get()
+            batch = await self._gather(queue)
+            dice = self.dice
+            for delivery_id in dice.ordered(batch):
+                delay = dice.delay_s()
+                if delay > 0:
+                    task = asyncio.create_task(self._deliver_later(delivery_id, delay))
+                    self._delayed.add(task)
+                    task.add_done_callback(self._delayed.discard)
+                else:
+                    await self._deliver_logged(delivery_id)
+
+    async def _gather(self, queue: asyncio.Queue[int]) -> list[int]:
+        """The next delivery, or with reordering on, as many as the window holds that arrive
+        within its hold time."""
+        batch = [await queue.get()]
+        faults = self.dice.faults
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + faults.reorder_hold_ms / 1000
+        # Polled rather than awaited with a timeout: a get cancelled as it completes would
+        # lose the delivery's id.
+        while len(batch) < faults.reorder_window and loop.time() < deadline:
             try:
-                await self._deliver(delivery_id)
-            except Exception:
-                log.exception("delivery %s crashed", delivery_id)
+                batch.append(queue.get_nowait())
+            except asyncio.QueueEmpty:
+                await asyncio.sleep(0.005)
+        return batch
+
+    async def _deliver_later(self, delivery_id: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self._deliver_logged(delivery_id)
+
+    async def _deliver_logged(self, delivery_id: int) -> None:
+        try:
+            await self._deliver(delivery_id)
+        except Exception:
+            log.exception("delivery %s crashed", delivery_id)
 
     async def _deliver(self, delivery_id: int) -> None:
-        config = self._sim.config
-        delay = config.webhook_retry_base
-        for _ in range(config.webhook_max_attempts):
-            delivery = self._sim.store.get("delivery", delivery_id)
-            if delivery is None or delivery["status"] != "pending":
-                return
-            done = await self._attempt(delivery)
-            if done:
-                return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, config.webhook_retry_max_delay)
-        self._sim.store.update("delivery", delivery_id, {"status": "failed"})
+        """One attempt, as GitHub makes: a failure stays failed until someone redelivers it."""
+        delivery = self._sim.store.get("delivery", delivery_id)
+        if delivery is None or delivery["status"] != "pending":
+            return
+        if self.dice.dropped():
+            attempt = _attempt_record()
+            attempt.update(status_code=UNREACHABLE, error="dropped by ghsim's fault mode")
+            self._record(delivery, attempt, "failed to connect to host", {})
+            return
+        await self._attempt(delivery)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
             import httpx  # a fifth of a second of start-up that only deliveries need
 
-            self._client = httpx.AsyncClient(timeout=10.0)
+            self._client = httpx.AsyncClient(timeout=TIMEOUT_S)
         return self._client
 
-    async def _attempt(self, delivery: Doc) -> bool:
-        """Post once and record it; True when no retry should follow."""
+    async def _attempt(self, delivery: Doc) -> None:
+        """Post once and record the outcome in GitHub's words."""
         import httpx  # for its errors; loaded by _http already, kept out of start-up
 
         url = self.url(delivery)
@@ -268,7 +317,7 @@ class Webhooks:
         client = self._http()
         headers = self.headers(delivery)
         started = time.monotonic()
-        attempt: Doc = {"at": _now(), "status_code": 0, "response_body": "", "headers": {}}
+        attempt = _attempt_record()
         try:
             response = await client.post(url, content=delivery["body"].encode(), headers=headers)
             attempt.update(
@@ -276,31 +325,46 @@ class Webhooks:
                 response_body=response.text[:4096],
                 headers=dict(response.headers),
             )
+            code = response.status_code
+            status = "OK" if 200 <= code < 300 else f"Invalid HTTP Response: {code}"
+        except httpx.TimeoutException as exc:
+            attempt.update(status_code=TIMED_OUT, error=f"{type(exc).__name__}: {exc}")
+            status = "timed out"
         except httpx.HTTPError as exc:
-            attempt["error"] = f"{type(exc).__name__}: {exc}"
+            attempt.update(status_code=UNREACHABLE, error=f"{type(exc).__name__}: {exc}")
+            status = "failed to connect to host"
         attempt["duration"] = round(time.monotonic() - started, 3)
-        code = attempt["status_code"]
-        retry = code == 0 or code >= 500
-        if 200 <= code < 300:
-            status = "OK"
-        elif code == 0:
-            status = "pending" if retry else "failed to connect to host"
-        else:
-            status = "pending" if retry else f"Invalid HTTP Response: {code}"
+        self._record(delivery, attempt, status, headers)
+
+    def _record(
+        self, delivery: Doc, attempt: Doc, status: str, request_headers: dict[str, str]
+    ) -> None:
+        code = int(attempt["status_code"])
         self._sim.store.update(
             "delivery",
             delivery["id"],
             {
                 "status": status,
                 "status_code": code,
+                # What `GET /app/hook/deliveries?status=` filters on, in GitHub's ranges.
+                "outcome": "success" if 200 <= code < 400 else "failure",
                 "duration": attempt["duration"],
                 "delivered_at": attempt["at"],
-                "request_headers": headers,
+                "request_headers": request_headers,
                 "response": {"headers": attempt["headers"], "payload": attempt["response_body"]},
                 "attempts": [*delivery["attempts"], attempt],
             },
         )
-        return not retry
+
+
+def _attempt_record() -> Doc:
+    return {
+        "at": _now(),
+        "status_code": 0,
+        "response_body": "",
+        "headers": {},
+        "duration": 0.0,
+    }
 
 
 def _now() -> str:

@@ -16,7 +16,7 @@ from bot.delivery.commands import Command
 from bot.delivery.context import HandlerContext
 from bot.delivery.permissions import may_steer
 from bot.delivery.replies import ReplyClient, comment_once, deny
-from bot.delivery.start_run import RunRequest, request_run
+from bot.delivery.start_run import RunRequest, event_time, request_run
 from bot.github.api import Reaction, Repo
 
 router = Router()
@@ -47,6 +47,7 @@ class Steer:
     # What the issue said when the command came: a `run` works from this text.
     issue_title: str = ""
     issue_body: str = ""
+    commented_at: str = ""
 
     @property
     def starts_a_run(self) -> bool:
@@ -103,6 +104,7 @@ def decide_comment(event: Event, prefix: str) -> Steer | Answer | Ignore:
         issue_open=issue.get("state") == "open",
         issue_title=str(issue.get("title") or ""),
         issue_body=str(issue.get("body") or ""),
+        commented_at=str(comment.get("created_at") or ""),
     )
 
 
@@ -124,6 +126,8 @@ async def on_comment_created(event: Event, ctx: HandlerContext) -> None:
             decision.installation_id,
             decision.issue_title,
             decision.issue_body,
+            trigger="command",
+            asked_at=event_time(decision.commented_at),
         )
         if await request_run(ctx, request, event.delivery_id):
             gh: CommentClient = await ctx.github.client(decision.repo, decision.installation_id)

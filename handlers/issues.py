@@ -11,7 +11,7 @@ from bot.core.events import Event, Ignore
 from bot.core.routing import Router
 from bot.core.snapshot import digest
 from bot.delivery.context import HandlerContext
-from bot.delivery.start_run import RunRequest, request_run
+from bot.delivery.start_run import RunRequest, event_time, request_run
 from bot.delivery.wake import wake_run
 from bot.github.api import Repo
 
@@ -79,6 +79,8 @@ def decide_labeled(event: Event, trigger_label: str) -> RunRequest | Ignore:
         installation_id=event.installation_id,
         title=str(issue.get("title") or ""),
         body=str(issue.get("body") or ""),
+        # Labelling updates the issue: a replay of this body later still says then.
+        asked_at=event_time(issue.get("updated_at")),
     )
 
 

@@ -132,6 +132,9 @@ async def on_pull_closed(event: Event, ctx: HandlerContext) -> None:
     if isinstance(decision, Ignore):
         log.debug("ignored", extra={"delivery_id": event.delivery_id, "reason": decision.reason})
         return
+    # A session working on the run (a CI fix, a review) stops before its next push; the event
+    # then waits in the run's inbox and ends the run.
+    await ctx.signals.request_stop(decision.repo.full_name, decision.issue, reason="pull_closed")
     await wake_run(
         ctx, decision.repo, decision.issue, decision.installation_id, decision.event, decision.key
     )

@@ -14,7 +14,7 @@ import pytest
 
 from bot.agent.llm import OpenAICompatibleLLM, RetryPolicy
 from bot.dev.scripted_model import ScriptedModel
-from bot.run.host import IssueRef, PullRef, RunTarget
+from bot.run.host import IssueNow, IssueRef, PullRef, RunTarget
 from bot.run.report import StatusReport
 from bot.run.state import RunState
 from bot.sandbox.api import Sandbox, Sandboxes, SandboxSession, SandboxSpec
@@ -70,6 +70,12 @@ class MemoryRunHost:
     # Who wrote the issue, and the role of each login (anyone unnamed has write).
     issue_author_login: str = "alice"
     roles: dict[str, str] = field(default_factory=dict)
+    # The issue as GitHub has it: a test closes it or takes the label off.
+    issue_open: bool = True
+    issue_labels: tuple[str, ...] = ("pilot",)
+
+    async def issue_now(self) -> IssueNow:
+        return IssueNow(self.issue_open, self.issue_labels)
 
     async def target(self) -> RunTarget:
         return RunTarget(

@@ -104,7 +104,14 @@ def _healthy(port: int) -> bool:
 
 
 @pytest.fixture
-def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+def stack_env() -> dict[str, str]:
+    """More settings for the stack's processes; a test module overrides this fixture (a
+    short `PILOT_RECONCILE_INTERVAL_S`, say)."""
+    return {}
+
+
+@pytest.fixture
+def stack(redis_url: str, tmp_path: Path, stack_env: dict[str, str]) -> Iterator[Stack]:
     client = docker_client()
     image = setting("PILOT_SANDBOX_IMAGE", "issue-pilot-sandbox:bookworm-1")
     assert image is not None
@@ -140,6 +147,7 @@ def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
         "PILOT_SANDBOX_IMAGE": image,
         "PILOT_CI_TIMEOUT_S": "300",
         "PYTHONUNBUFFERED": "1",
+        **stack_env,
     }
     if docker_host:
         env["DOCKER_HOST"] = docker_host

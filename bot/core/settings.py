@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     ci_timeout_s: float = 1800.0
     # At most one edit of a run's status comment this often; endings and questions go at once.
     status_edit_interval_s: float = 5.0
+    # How often the worker compares unfinished runs with GitHub and asks GitHub again for
+    # deliveries that failed: a lost event, or a wiped Redis, costs at most this long.
+    reconcile_interval_s: PositiveFloat = 60.0
+    # Trajectories of runs idle this long (and dead run clones as old) are pruned: two working
+    # weeks covers a run resting on a review or an answer, while people still ask about it.
+    prune_after_days: PositiveFloat = 14.0
+    # Mirrors are evicted least recently used first while they take more than this (MiB).
+    mirror_cache_mb: PositiveInt = 2048
 
     @field_validator("runs_dir", "cache_dir", "github_private_key_path", mode="after")
     @classmethod

@@ -8,6 +8,7 @@ flag of both between agent steps.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -20,6 +21,27 @@ WAITING_KEY = "pilot:waiting:{}#{}"
 STOP_TTL_S = 24 * 3600
 # A run may wait for a person for weeks; the flag only outlives an abandoned run this long.
 WAITING_TTL_S = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class StopFlag:
+    """Why a stop was asked for, and when (epoch seconds): a request to run made after it
+    was not meant to be stopped by it."""
+
+    reason: str
+    at: float
+
+    def encode(self) -> str:
+        return f"{self.reason}@{self.at:.3f}"
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> StopFlag:
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        reason, _, at = text.rpartition("@")
+        try:
+            return cls(reason or "stop", float(at))
+        except ValueError:
+            return cls(text or "stop", 0.0)  # a flag set before flags said when
 
 
 def stop_key(repo_full_name: str, number: int) -> str:
@@ -35,11 +57,14 @@ def waiting_key(repo_full_name: str, number: int) -> str:
 
 
 class RunSignals(Protocol):
-    async def request_stop(self, repo_full_name: str, number: int) -> None:
-        """Ask the run of `number` (issue or pull request) to stop at its next step."""
+    async def request_stop(self, repo_full_name: str, number: int, reason: str = "stop") -> None:
+        """Ask the run of `number` (issue or pull request) to stop at its next step; `reason`
+        `pull_closed` lets the closed pull request's own event end the run."""
         ...
 
     async def stop_requested(self, repo_full_name: str, number: int) -> bool: ...
+
+    async def stop_flag(self, repo_full_name: str, number: int) -> StopFlag | None: ...
 
     async def clear_stop(self, repo_full_name: str, number: int) -> None: ...
 
@@ -65,11 +90,16 @@ class RedisRunSignals:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
 
-    async def request_stop(self, repo_full_name: str, number: int) -> None:
-        await self._redis.set(stop_key(repo_full_name, number), "1", ex=STOP_TTL_S)
+    async def request_stop(self, repo_full_name: str, number: int, reason: str = "stop") -> None:
+        flag = StopFlag(reason, time.time()).encode()
+        await self._redis.set(stop_key(repo_full_name, number), flag, ex=STOP_TTL_S)
 
     async def stop_requested(self, repo_full_name: str, number: int) -> bool:
         return bool(await self._redis.exists(stop_key(repo_full_name, number)))
+
+    async def stop_flag(self, repo_full_name: str, number: int) -> StopFlag | None:
+        value = await self._redis.get(stop_key(repo_full_name, number))
+        return None if value is None else StopFlag.decode(value)
 
     async def clear_stop(self, repo_full_name: str, number: int) -> None:
         await self._redis.delete(stop_key(repo_full_name, number))
@@ -116,11 +146,17 @@ class MemoryRunSignals:
             return False
         return True
 
-    async def request_stop(self, repo_full_name: str, number: int) -> None:
-        self._set(stop_key(repo_full_name, number), STOP_TTL_S)
+    async def request_stop(self, repo_full_name: str, number: int, reason: str = "stop") -> None:
+        key = stop_key(repo_full_name, number)
+        self._set(key, STOP_TTL_S)
+        self._values[key] = StopFlag(reason, time.time()).encode()
 
     async def stop_requested(self, repo_full_name: str, number: int) -> bool:
         return self._has(stop_key(repo_full_name, number))
+
+    async def stop_flag(self, repo_full_name: str, number: int) -> StopFlag | None:
+        key = stop_key(repo_full_name, number)
+        return StopFlag.decode(self._values.get(key, "stop@0")) if self._has(key) else None
 
     async def clear_stop(self, repo_full_name: str, number: int) -> None:
         self._expires.pop(stop_key(repo_full_name, number), None)

@@ -8,10 +8,13 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bot.core.comment_json import json_chars
 from bot.core.hidden import strip_hidden
 
 # The snapshot (and a pending edit) live in the status comment's state block, which GitHub
-# caps at 65,536 characters with the rest of the state: each text gets this much of it.
+# caps at 65,536 characters with the rest of the state: each body gets this much of it. A
+# longer body keeps its head; the run reads the whole text back from GitHub while the issue
+# still holds what the hash names (bot/run/issue_text.py).
 MAX_STATE_CHARS = 15_000
 
 
@@ -29,9 +32,11 @@ class IssueSnapshot:
     cut: bool = False  # the body was longer than the state block holds
 
     @classmethod
-    def take(cls, title: str, body: str) -> IssueSnapshot:
+    def take(cls, title: str, body: str, limit: int | None = MAX_STATE_CHARS) -> IssueSnapshot:
+        """The visible text of `title` and `body`, the body within `limit` characters of the
+        state block (None: all of it)."""
         visible_title, visible_body = strip_hidden(title), strip_hidden(body)
-        kept, cut = _fit(visible_body.text)
+        kept, cut = _fit(visible_body.text, limit)
         return cls(
             title=" ".join(visible_title.text.split()),
             body=kept,
@@ -60,19 +65,14 @@ class IssueSnapshot:
             return None
 
 
-def _state_chars(text: str) -> int:
-    # As the status comment writes it: JSON, with "--" escaped (it would end the comment).
-    return len(json.dumps(text).replace("--", "\\u002d\\u002d"))
-
-
-def _fit(text: str) -> tuple[str, bool]:
-    """`text`, shortened until its JSON form fits its share of the state block."""
-    if _state_chars(text) <= MAX_STATE_CHARS:
+def _fit(text: str, limit: int | None) -> tuple[str, bool]:
+    """`text`, shortened until its JSON form fits `limit` (bot/core/comment_json.py)."""
+    if limit is None or json_chars(text) <= limit:
         return text, False
     low, high = 0, len(text)
     while low < high:
         middle = (low + high + 1) // 2
-        if _state_chars(text[:middle]) <= MAX_STATE_CHARS:
+        if json_chars(text[:middle]) <= limit:
             low = middle
         else:
             high = middle - 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.core import jobs
@@ -37,13 +38,17 @@ class RunRequest:
     # The issue's title and body as the event that asked carries them: what its sender saw.
     title: str | None = None
     body: str | None = None
+    # `label` or `command` (`/pilot run`), and when the event says it was made (epoch seconds).
+    trigger: str = "label"
+    asked_at: float | None = None
 
     def stub(self) -> dict[str, Any]:
-        """The queued run's state: who asked and, when the event carried it, the text."""
+        """A new run's state: who asked, how and, when the event carried it, the text."""
         state: dict[str, Any] = {
             "phase": "queued",
             "requested_by": self.requested_by,
             "issue": self.number,
+            "trigger": self.trigger,
         }
         if self.title is not None:
             snapshot = IssueSnapshot.take(self.title, self.body or "")
@@ -93,6 +98,13 @@ async def _enqueue_with_status(
     status = find_status_comment(
         await gh.issue_comments(request.repo, request.number), await ctx.github.bot_login()
     )
+    # The comment before the job: a job that started first would find no status comment,
+    # make its own, and the run would have two. A run that exists keeps its state: the job
+    # reconciles the request with it (bot/run/restart.py). A retried delivery whose first try
+    # commented but crashed before queueing finds the comment and queues.
+    if status is None:
+        body = render_status(f"Queued, asked by @{request.requested_by}.", request.stub())
+        await gh.create_comment(request.repo, request.number, body)
     queued = await ctx.jobs.enqueue(
         jobs.START_RUN,
         jobs.run_job_id(request.repo.full_name, request.number),
@@ -102,13 +114,18 @@ async def _enqueue_with_status(
         requested_by=request.requested_by,
         installation_id=request.installation_id,
         delivery_id=delivery_id,
+        asked_at=request.asked_at,
     )
-    # A second label event while a run is queued changes nothing; a retried delivery whose
-    # first try enqueued but crashed before commenting still gets its status comment.
-    if queued or status is None:
-        body = render_status(f"Queued, asked by @{request.requested_by}.", request.stub())
-        if status is None:
-            await gh.create_comment(request.repo, request.number, body)
-        else:
-            await gh.update_comment(request.repo, status.id, body)
     return queued
+
+
+def event_time(value: object) -> float | None:
+    """Epoch seconds of a GitHub timestamp (`2026-12-04T10:00:00Z`), to the end of its second:
+    GitHub's payloads say when to the second, the run's record to the millisecond."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.timestamp() + 0.999

@@ -11,6 +11,28 @@ from typing import Literal, Protocol
 Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
 
 
+class GitHubApiError(Exception):
+    """A request GitHub did not serve, after the retries its answer allowed
+    (`bot.github.retry_policy`): what was asked, the status (None: no answer came) and
+    GitHub's message. Never carries a token: the path and GitHub's words only."""
+
+    def __init__(self, method: str, path: str, status: int | None, message: str) -> None:
+        super().__init__(method, path, status, message)
+        self.method = method
+        self.path = path
+        self.status = status
+        self.message = message
+
+    @property
+    def what(self) -> str:
+        """The request and how it ended, without GitHub's words."""
+        answer = f"answered {self.status}" if self.status is not None else "got no answer"
+        return f"{self.method} {self.path} {answer}"
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.message}"
+
+
 class DraftsNotSupported(Exception):
     """GitHub refused a draft pull request: private repositories of accounts on Free or Pro
     have none (422 "Draft pull requests are not supported in this repository.")."""
@@ -230,6 +252,29 @@ class GitHubClient(Protocol):
     async def reply_to_review_comment(
         self, repo: Repo, pull: int, comment_id: int, body: str
     ) -> ReviewComment: ...
+
+
+@dataclass(frozen=True)
+class HookDelivery:
+    """One attempt to deliver a webhook to the App (`GET /app/hook/deliveries`); a
+    redelivery keeps the first one's `guid`."""
+
+    id: int
+    guid: str
+    delivered_at: str
+    redelivery: bool
+    status_code: int
+    event: str
+    action: str | None
+    status: str = ""  # GitHub's words: "OK", "Invalid HTTP Response: 502", "pending"…
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def pending(self) -> bool:
+        return self.status.lower() == "pending"
 
 
 class GitHubApp(Protocol):

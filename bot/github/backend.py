@@ -4,6 +4,8 @@ composed from the calls of `issue_calls`, `pull_calls` and `ci_calls`."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,13 +13,14 @@ import httpx
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import BaseCacheStrategy
 from githubkit.throttling import BaseThrottler
-from githubkit.typing import RetryDecisionFunc
 
 from bot.github.api import Repo
+from bot.github.app_calls import AppCalls
 from bot.github.ci_calls import CiCalls
 from bot.github.issue_calls import IssueCalls
-from bot.github.limit_retry import retry_decision
 from bot.github.pull_calls import PullCalls
+from bot.github.retry_policy import RetryPolicy
+from bot.github.retrying_client import GitHubRetrying, Sleep
 from bot.github.shared_token import InstallationTokens, SharedInstallationAuth
 
 
@@ -55,7 +58,7 @@ class SharedTransport(httpx.AsyncBaseTransport):
 
 
 @dataclass
-class GitHubKitApp:
+class GitHubKitApp(AppCalls):
     """An App identity; installation clients share one connection pool and token cache."""
 
     app_id: int
@@ -63,8 +66,12 @@ class GitHubKitApp:
     base_url: str
     transport: httpx.AsyncBaseTransport = field(default_factory=httpx.AsyncHTTPTransport)
     cache_strategy: BaseCacheStrategy | None = None
-    # True: GitHub's rate-limit answers are waited out and retried (bounded, limit_retry.py).
-    auto_retry: bool | RetryDecisionFunc = True
+    # True: 5xx, lost connections and rate limits are tried again, bounded (retry_policy.py);
+    # False: every request is tried once (tests that count requests).
+    auto_retry: bool | RetryPolicy = True
+    # How retries wait, and the wall clock a rate limit's reset is read against.
+    sleep: Sleep = asyncio.sleep
+    clock: Callable[[], float] = time.time
     # An installation's requests wait for its shared budget (pacing.py); None: unpaced.
     throttler_for: Callable[[int], BaseThrottler] | None = None
     _clients: dict[int, InstallationClient] = field(default_factory=dict)
@@ -80,13 +87,16 @@ class GitHubKitApp:
         self,
         auth: AppAuthStrategy | AppInstallationAuthStrategy,
         throttler: BaseThrottler | None = None,
-    ) -> GitHub:  # type: ignore[type-arg]
-        return GitHub(
+    ) -> GitHubRetrying:
+        policy = RetryPolicy() if self.auto_retry is True else self.auto_retry or None
+        return GitHubRetrying(
             auth,
+            policy=policy,
+            sleep=self.sleep,
+            clock=self.clock,
             base_url=self.base_url.rstrip("/") + "/",
             async_transport=self._shared,
             cache_strategy=self.cache_strategy,
-            auto_retry=retry_decision() if self.auto_retry is True else self.auto_retry,
             throttler=throttler,
             user_agent="issue-pilot",
         )

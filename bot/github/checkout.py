@@ -3,15 +3,15 @@ committed with `commit-tree` and trailers, pushed without force."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from bot.core.text import decode
 from bot.core.workflow_files import PUSH_REFUSAL, workflow_files
-from bot.github.git import GIT_TIMEOUT_S, Git, WorkspaceError, redact
+from bot.github.git import Git, WorkspaceError, redact
 
 _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
@@ -97,6 +97,7 @@ class Checkout:
         base_tip: str,
         resumed: bool,
         held_ref: str | None = None,
+        lock_fd: int | None = None,
     ) -> None:
         self.git = git
         self.path = path
@@ -111,40 +112,37 @@ class Checkout:
         self.head_sha = base_sha
         self._index_env = {"GIT_INDEX_FILE": str(path / "pilot-index")}
         self._index_at: str | None = None
+        # An flock on the clone while this object lives: housekeeping never removes a clone
+        # a live process holds, whatever its age (bot/github/cache_prune.py).
+        self._lock_fd = lock_fd
 
-    def tree_tar(self) -> bytes:
+    async def tree_tar(self) -> bytes:
         """The files at head as a tar, without .git."""
-        _, out, _ = self.git.run_sync("archive", "--format=tar", self.head_sha, git_dir=self.path)
+        _, out, _ = await self.git.run("archive", "--format=tar", self.head_sha, git_dir=self.path)
         return out
 
-    def tree_pack(self) -> bytes:
+    async def tree_pack(self) -> bytes:
         """A self-contained pack of the head commit, its tree and its blobs, without history
         (for `Sandboxes.session`); deltas are reused from the mirror where their base is in."""
-        _, objects, _ = self.git.run_sync(
+        _, objects, _ = await self.git.run(
             "rev-list", "--objects", "--no-walk", self.head_sha, git_dir=self.path
         )
         # No delta search (--window=0): it would cost more than it saves on the local socket.
-        argv = ["git", f"--git-dir={self.path}", "pack-objects", "--stdout", "-q", "--window=0"]
-        argv.append("--delta-base-offset")
-        self.git.runs += 1
-        result = subprocess.run(
-            argv, input=objects, capture_output=True, env=self.git.env(), cwd=self.git.home,
-            timeout=GIT_TIMEOUT_S,
+        _, pack, _ = await self.git.run(
+            "pack-objects", "--stdout", "-q", "--window=0", "--delta-base-offset",
+            git_dir=self.path, stdin=objects,
         )  # fmt: skip
-        if result.returncode != 0:
-            stderr = result.stderr.decode(errors="replace")
-            raise WorkspaceError(f"git failed with exit code {result.returncode}", argv, stderr)
-        return result.stdout
+        return pack
 
-    def paths(self) -> list[str]:
+    async def paths(self) -> list[str]:
         """Every file path at head (for the repository map), without reading the files."""
-        _, out, _ = self.git.run_sync(
+        _, out, _ = await self.git.run(
             "ls-tree", "-r", "-z", "--name-only", self.head_sha, git_dir=self.path
         )
         return [p for p in out.decode("utf-8", "replace").split("\0") if p]
 
-    def file_at_head(self, path: str) -> bytes | None:
-        code, out, _ = self.git.run_sync(
+    async def file_at_head(self, path: str) -> bytes | None:
+        code, out, _ = await self.git.run(
             "cat-file", "blob", f"{self.head_sha}:{path.lstrip('/')}", git_dir=self.path,
             check=False,
         )  # fmt: skip
@@ -331,3 +329,7 @@ class Checkout:
     def cleanup(self) -> None:
         """Remove the run clone; safe to call twice."""
         shutil.rmtree(self.path, ignore_errors=True)
+        if self._lock_fd is not None:
+            # Only now: housekeeping must never find the clone unlocked while we still use it.
+            os.close(self._lock_fd)
+            self._lock_fd = None

@@ -130,18 +130,6 @@ class Git:
             )
         return code, out, stderr
 
-    def run_sync(self, *args: str, git_dir: Path, check: bool = True) -> tuple[int, bytes, str]:
-        """For the few quick local reads the caller wants without awaiting."""
-        argv = ["git", f"--git-dir={git_dir}", *args]
-        self.runs += 1
-        result = subprocess.run(
-            argv, capture_output=True, env=self.env(), cwd=self.home, timeout=GIT_TIMEOUT_S
-        )
-        stderr = result.stderr.decode(errors="replace")
-        if check and result.returncode != 0:
-            raise WorkspaceError(f"git failed with exit code {result.returncode}", argv, stderr)
-        return result.returncode, result.stdout, stderr
-
 
 def _redact_argv(argv: Sequence[str], token: str | None) -> list[str]:
     return [redact(arg, token) for arg in argv]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from githubkit import AppInstallationAuthStrategy, GitHub
 from githubkit.exception import RequestFailed
 from githubkit.utils import UNSET
-from githubkit_schemas.latest.models import ContentFile, IssueComment
+from githubkit_schemas.latest.models import ContentFile, Issue, IssueComment
 
 from bot.github.api import Comment, IssueInfo, Reaction, Repo, RepoInfo, effective_role
 
@@ -26,6 +26,34 @@ class IssueCalls:
     """Mixed into `InstallationClient`, which provides `gh`."""
 
     gh: GitHub[AppInstallationAuthStrategy]
+
+    async def installation_repos(self) -> list[Repo]:
+        """Every repository the installation reaches."""
+        found: list[Repo] = []
+        page = 1
+        while True:
+            resp = await self.gh.rest.apps.async_list_repos_accessible_to_installation(
+                per_page=100, page=page
+            )
+            repos = resp.parsed_data.repositories
+            found.extend(Repo.parse(r.full_name) for r in repos)
+            if len(repos) < 100:
+                return found
+            page += 1
+
+    async def open_labelled_issues(self, repo: Repo, label: str) -> list[int]:
+        """The numbers of open issues (not pull requests) that carry `label`."""
+        found: list[int] = []
+        page = 1
+        while True:
+            resp = await self.gh.rest.issues.async_list_for_repo(
+                repo.owner, repo.name, state="open", labels=label, per_page=100, page=page
+            )
+            issues = cast("list[Issue]", resp.parsed_data)
+            found.extend(i.number for i in issues if not i.pull_request)
+            if len(issues) < 100:
+                return found
+            page += 1
 
     async def permission(self, repo: Repo, login: str) -> str:
         try:

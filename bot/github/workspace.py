@@ -1,5 +1,6 @@
 """The mirror cache and run clones: a bare mirror per repository, fetched under a lock that
-serialises processes and coroutines alike, and per run a cheap bare clone borrowing its objects.
+serialises processes and coroutines alike, and per run a cheap bare clone borrowing its objects,
+locked while its process uses it. Housekeeping (`cache_prune`) respects both locks.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import hashlib
 import os
 import re
 import shutil
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +20,12 @@ from bot.github.checkout import Checkout
 from bot.github.git import Git, WorkspaceError
 
 LOCK_TIMEOUT_S = 900.0
+MIRRORS = "mirrors"
+RUNS = "runs"
+# Touched on every fetch: the mirror's last use, for least-recently-used eviction.
+LAST_USED = "pilot-last-used"
+# Inside each run clone, flocked from its birth until `Checkout.cleanup`.
+CLONE_LOCK = "pilot-lock"
 
 # The tarball must hold the committed bytes exactly, or the sandbox's patches will not apply
 # again; in-tree .gitattributes could otherwise substitute, convert or drop files in `git archive`.
@@ -32,6 +38,19 @@ def safe_name(key: str) -> str:
     """A directory name for `key` (a full name or a path); the hash keeps distinct keys apart."""
     readable = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._")[-60:] or "repo"
     return f"{readable}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def mirror_lock_path(mirror: Path) -> Path:
+    """The file whose flock a mirror's fetches, clone-making and eviction hold."""
+    return mirror.with_suffix(".lock")
+
+
+def _lock_new_clone(run_dir: Path) -> int:
+    run_dir.mkdir(parents=True)
+    fd = os.open(run_dir / CLONE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    # Blocking, but housekeeping only ever holds a clone's lock for the instant of a test.
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
 
 
 @contextlib.contextmanager
@@ -48,8 +67,8 @@ class Workspace:
 
     def __init__(self, cache_dir: Path) -> None:
         self.cache_dir = cache_dir
-        self.mirrors = cache_dir / "mirrors"
-        self.runs = cache_dir / "runs"
+        self.mirrors = cache_dir / MIRRORS
+        self.runs = cache_dir / RUNS
         home = cache_dir / "home"  # empty, so no ~/.gitconfig is ever read
         for directory in (self.mirrors, self.runs, home):
             directory.mkdir(parents=True, exist_ok=True)
@@ -57,17 +76,6 @@ class Workspace:
         self.fetches = 0
         self.mirrors_created = 0
         self._local_locks: dict[str, asyncio.Lock] = {}
-
-    def prune_runs(self, older_than_s: float = 24 * 3600) -> int:
-        """Remove run clones left behind by a crashed worker; returns how many went."""
-        cutoff = time.time() - older_than_s
-        removed = 0
-        for run_dir in self.runs.iterdir():
-            with contextlib.suppress(FileNotFoundError):  # another worker got there first
-                if run_dir.stat().st_mtime < cutoff:
-                    shutil.rmtree(run_dir, ignore_errors=True)
-                    removed += 1
-        return removed
 
     def mirror_path(self, key: str) -> Path:
         return self.mirrors / f"{safe_name(key)}.git"
@@ -110,18 +118,25 @@ class Workspace:
                 token=token,
             )
             self.fetches += 1
+            (mirror / LAST_USED).touch()
             base_tip = await self._ref(mirror, base_branch)
             work_tip = await self._ref(mirror, work_branch)
             held_tip = await self._full_ref(mirror, held_ref) if held_ref else None
-        if base_tip is None:
-            raise WorkspaceError(f"the remote has no branch {base_branch!r}")
-        start = held_tip or work_tip or base_tip
-        run_dir = self.runs / f"{safe_name(key)}-{uuid.uuid4().hex[:12]}.git"
-        try:
-            await self._make_run_clone(run_dir, mirror, start, base_tip, base_branch, work_branch)
-        except BaseException:
-            shutil.rmtree(run_dir, ignore_errors=True)
-            raise
+            if base_tip is None:
+                raise WorkspaceError(f"the remote has no branch {base_branch!r}")
+            start = held_tip or work_tip or base_tip
+            # Under the mirror's lock, which eviction takes before it looks for live clones
+            # borrowing the mirror's objects: none can appear while it removes the mirror.
+            run_dir = self.runs / f"{safe_name(key)}-{uuid.uuid4().hex[:12]}.git"
+            lock_fd = _lock_new_clone(run_dir)
+            try:
+                await self._make_run_clone(
+                    run_dir, mirror, start, base_tip, base_branch, work_branch
+                )
+            except BaseException:
+                shutil.rmtree(run_dir, ignore_errors=True)
+                os.close(lock_fd)
+                raise
         return Checkout(
             git=self.git,
             path=run_dir,
@@ -132,6 +147,7 @@ class Workspace:
             base_tip=base_tip,
             resumed=(held_tip or work_tip) is not None,
             held_ref=held_ref,
+            lock_fd=lock_fd,
         )
 
     async def _check_branch(self, name: str) -> None:
@@ -194,7 +210,7 @@ class Workspace:
         # other coroutines alike; polling keeps the wait cancellable.
         local = self._local_locks.setdefault(key, asyncio.Lock())
         async with local:
-            with _locked_file(self.mirrors / f"{safe_name(key)}.lock") as fd:
+            with _locked_file(mirror_lock_path(self.mirror_path(key))) as fd:
                 waited = 0.0
                 while True:
                     try:

@@ -18,6 +18,7 @@ from bot.run.host import RunHost
 from bot.run.kernel import Run
 from bot.run.phases.ci import evidence
 from bot.run.phases.start import start
+from bot.run.restart import asked_again
 from bot.run.state import RESTING_PHASES, Phase, RunState
 
 log = logging.getLogger("pilot.controller")
@@ -41,32 +42,53 @@ class Controller:
         self.requested_by = requested_by
         self._run: Run[RunHost] = Run(deps, host, run_id, requested_by)
 
-    async def run(self, queued_s: float | None = None) -> RunState:
+    async def run(self, queued_s: float | None = None, asked_at: float | None = None) -> RunState:
         """Starts the run, or moves it on as far as it can go; `queued_s` is how long its job
-        waited."""
+        waited, `asked_at` when the request was made (the event's own time: a replayed one is
+        old). A run that exists is reconciled with the request (bot/run/restart.py), never
+        replaced."""
         target = await self.host.target()
         state = await self.host.load_state() or RunState(target.issue.number, self.requested_by)
-        if state.phase in (Phase.STOPPED, Phase.FAILED) and self.requested_by:
-            # Asked again after a stop or a failure: a new attempt, on the same branch.
-            state = RunState(
-                target.issue.number,
-                self.requested_by,
-                attempt=state.attempt + 1,
-                branch=state.branch,
-                pr_number=state.pr_number,
-                pr_url=state.pr_url,
-                snapshot=state.snapshot,
-                hidden_ignored=state.hidden_ignored,
-            )
-            await self._run.clear_stop(state)
-        elif state.phase is Phase.QUEUED:
-            # A stop flag left by an earlier close of the issue is not meant for this run.
-            await self._run.clear_stop(state)
+        asked = asked_at if asked_at is not None else self.deps.clock() - (queued_s or 0.0)
+        if self.requested_by:
+            again = asked_again(state, self.requested_by, asked)
+            if again is not None:
+                log.info("asked again", extra={"run": self.run_id, "was": state.phase.value})
+                state = again
         if state.phase in RESTING_PHASES:
             log.info("nothing to do", extra={"run": self.run_id, "phase": state.phase.value})
             return state
         run = self._run
+        why = await self._why_not(state, asked)
+        if why is not None:
+            # Stop wins: a run closed or unlabelled while queued never starts.
+            run.target = target
+            await run.stop(state, why)
+            return state
         return await run.in_session(state, lambda s: start(run, s), queued_s)
+
+    async def _why_not(self, state: RunState, asked: float) -> str | None:
+        """Why the run must not work now, from GitHub's record and the stop flags; None to go.
+        A stop flag older than the request to run was meant for an earlier one."""
+        issue = await self.host.issue_now()
+        if not issue.open:
+            return "the issue was closed"
+        label = self.deps.trigger_label
+        if state.trigger == "label" and issue.labels is not None and label not in issue.labels:
+            return f"the `{label}` label was taken off"
+        signals = self.deps.signals
+        if signals is None:
+            return None
+        target = await self.host.target()
+        for number in state.numbers:
+            flag = await signals.stop_flag(target.key, number)
+            if flag is None:
+                continue
+            if self.requested_by and flag.at < asked:
+                await signals.clear_stop(target.key, number)
+                continue
+            return "stopped before it could start" if state.phase is Phase.QUEUED else "stopped"
+        return None
 
     async def handle(self, event: dict[str, Any]) -> RunState | None:
         """What CI, a review or a person said; None when the issue has no run."""

@@ -3,6 +3,7 @@ scheduler, stop signals, feed and counters (none of them in a test that needs no
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 from bot.agent.llm import LLM
 from bot.core.ci_index import CiIndex
 from bot.core.feed import RunFeed
+from bot.core.signals import StopFlag
 from bot.github.workspace import Workspace
 from bot.metrics.timing import NoRunMetrics, RunMetrics
 from bot.sandbox.api import Sandboxes
@@ -24,7 +26,7 @@ class Scheduler(Protocol):
 
 
 class StopSignals(Protocol):
-    async def stop_requested(self, repo_full_name: str, number: int) -> bool: ...
+    async def stop_flag(self, repo_full_name: str, number: int) -> StopFlag | None: ...
 
     async def set_waiting(self, repo_full_name: str, number: int, on: bool) -> None: ...
 
@@ -33,6 +35,16 @@ class StopSignals(Protocol):
     async def pause_requested(self, repo_full_name: str, issue: int) -> str | None: ...
 
     async def clear_pause(self, repo_full_name: str, issue: int) -> None: ...
+
+
+class Fence(Protocol):
+    """The job's hold on its run (bot/run/lease.py): checked before each push and write."""
+
+    lost: asyncio.Event
+
+    async def check(self) -> None:
+        """Raises unless this job still holds the run."""
+        ...
 
 
 @dataclass
@@ -55,5 +67,7 @@ class RunDeps:
     # Where the shas a run is done with are kept, so their CI news costs no GitHub call.
     ci_index: CiIndex | None = None
     metrics: RunMetrics = field(default_factory=NoRunMetrics)
+    # None outside a worker (tests, `run-local`): nothing else can hold the run there.
+    fence: Fence | None = None
     clock: Callable[[], float] = time.time
     extra: dict[str, Any] = field(default_factory=dict)

@@ -13,7 +13,8 @@ from bot.run.phases.commands import on_command
 from bot.run.phases.edits import on_edited
 from bot.run.phases.resume import finish_interrupted
 from bot.run.phases.review import on_pull_closed, on_review
-from bot.run.state import FINAL_PHASES, Phase, RunState
+from bot.run.phases.start import start
+from bot.run.state import FINAL_PHASES, START_PATH, Phase, RunState
 
 EventPhase = Callable[[Run[RunHost], RunState, dict[str, Any]], Awaitable[None]]
 
@@ -35,7 +36,15 @@ async def _stop(run: Run[RunHost], state: RunState, event: dict[str, Any]) -> No
         await run.stop(state, str(event.get("reason") or "stopped"))
 
 
+async def _resume(run: Run[RunHost], state: RunState, event: dict[str, Any]) -> None:
+    # Work a lost job left (the reconciler found the run working with nobody on it): an
+    # interrupted follow-up was finished above; the start path goes on from its state.
+    if state.working is None and state.phase in START_PATH:
+        await start(run, state)
+
+
 PHASE_OF: dict[str, EventPhase] = {
+    "resume": _resume,
     "ci": _ci,
     "ci_timeout": _ci_timeout,
     "review": on_review,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.core.snapshot import IssueSnapshot
 from bot.github.api import DraftsNotSupported, GitHubApp, GitHubClient, Repo
-from bot.github.status_comment import defang, find_status_comment, parse_state, render_status
-from bot.run.report import StatusReport, wip_title
+from bot.github.status_comment import defang, find_status_comment
+from bot.run.report import StatusReport, status_report, wip_title
 from bot.run.state import RESTING_PHASES, RunState
+from bot.run.state_bounds import status_body
 from bot.run.status_edits import CoalescedComment
+from bot.run.unreadable_state import notice, notice_key, read_state, recovered_state
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,15 @@ class RunTarget:
 
 
 @dataclass(frozen=True)
+class IssueNow:
+    """The issue as GitHub has it now: whether a run may (still) work on it."""
+
+    open: bool
+    # None where there are no labels (a local run).
+    labels: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
 class PullRef:
     number: int
     url: str
@@ -40,6 +53,11 @@ class RunHost(Protocol):
     async def target(self) -> RunTarget: ...
 
     async def load_state(self) -> RunState | None: ...
+
+    async def issue_now(self) -> IssueNow:
+        """Whether the issue is open and how it is labelled, read fresh: a run starts only on
+        an open issue that still asks for it."""
+        ...
 
     async def save_state(self, state: RunState, report: StatusReport) -> None:
         """Writes the state durably, with what people read beside it."""
@@ -108,23 +126,34 @@ class GitHubRunHost:
         repo: Repo,
         issue: int,
         edit_interval_s: float = 0.0,
+        fence: Callable[[], Awaitable[None]] | None = None,
+        command_prefix: str = "/pilot",
     ) -> None:
         self._app = app
+        self._prefix = command_prefix
+        # Checked before every write: a job that lost its run's lease writes nothing more.
+        self._fence = fence
         self._gh = gh
         self._repo = repo
         self._issue = issue
         self._status_id: int | None = None
+        self._milestone: tuple[str, tuple[str, ...]] | None = None
         self._status = CoalescedComment(self._write_status, edit_interval_s)
         self._target: RunTarget | None = None
         self._issue_author: str | None = None
         # The issue text the loaded state saved: a session that has it reads no issue.
         self._snapshot: IssueSnapshot | None = None
 
+    async def _fenced(self) -> None:
+        if self._fence is not None:
+            await self._fence()
+
     async def target(self) -> RunTarget:
         if self._target is None:
             info = await self._gh.repository(self._repo)
-            if self._snapshot is not None:
-                # The run works from its snapshot anyway (bot/run/issue_text.py).
+            if self._snapshot is not None and not self._snapshot.cut:
+                # The run works from its snapshot anyway (bot/run/issue_text.py); one cut
+                # short is made whole from the issue, when its hash still matches.
                 issue = IssueRef(self._issue, self._snapshot.title, self._snapshot.body)
             else:
                 issue = await self._read_issue()
@@ -142,29 +171,59 @@ class GitHubRunHost:
         self._issue_author = issue.author
         return IssueRef(issue.number, issue.title, issue.body or "")
 
+    async def issue_now(self) -> IssueNow:
+        issue = await self._gh.issue(self._repo, self._issue)
+        self._issue_author = issue.author
+        return IssueNow(issue.state == "open", tuple(issue.labels))
+
     async def load_state(self) -> RunState | None:
         comments = await self._gh.issue_comments(self._repo, self._issue)
         status = find_status_comment(comments, await self._app.bot_login())
         if status is None:
             return None
         self._status_id = status.id
-        data = parse_state(status.body)
-        if data is None:
-            return None
-        state = RunState.from_dict(data)
+        state = read_state(status.body)
+        if state is None:
+            return await self._unreadable(status.id, status.body)
         self._snapshot = IssueSnapshot.from_dict(state.snapshot)
         return state
 
+    async def _unreadable(self, comment_id: int, body: str) -> RunState:
+        """Says once that the state block cannot be read, and writes the failed run in its
+        place (bot/run/unreadable_state.py): the next job reads that, and rests."""
+        state = recovered_state(body, self._issue, time.time())
+        await self.post_once(notice_key(body), notice(state, self._prefix))
+        await self._fenced()
+        report = status_report(state, self._prefix, None)
+        await self._gh.update_comment(self._repo, comment_id, status_body(state, report))
+        return state
+
     async def save_state(self, state: RunState, report: StatusReport) -> None:
-        body = render_status(report.headline, state.to_dict(), report.checklist, report.facts)
-        # A run rests on an ending, a question or a wait: people see those at once.
-        await self._status.submit(body, urgent=state.phase in RESTING_PHASES)
+        body = status_body(state, report)
+        # A run rests on an ending, a question or a wait: people see those at once. A new
+        # phase or a node done is work a worker that dies next must not do again; only the
+        # steps within one go out at most once an interval.
+        milestone = (state.phase.value, _tree_statuses(state))
+        urgent = state.phase in RESTING_PHASES or milestone != self._milestone
+        self._milestone = milestone
+        await self._status.submit(body, urgent=urgent)
 
     async def flush(self) -> None:
         """Writes a held-back status edit; the job calls it before it lets go of the run."""
         await self._status.flush()
 
+    @property
+    def unsaved(self) -> str | None:
+        """The status body GitHub has not taken yet (its edit failed): kept for the next job
+        (bot/run/status_outbox.py)."""
+        return self._status.pending
+
+    async def write_unsaved(self, body: str) -> None:
+        """Writes a status body an earlier job could not, before anything else is saved."""
+        await self._status.submit(body, urgent=True)
+
     async def _write_status(self, body: str) -> None:
+        await self._fenced()
         if self._status_id is None:
             await self.load_state()
         if self._status_id is None:
@@ -174,6 +233,7 @@ class GitHubRunHost:
             await self._gh.update_comment(self._repo, self._status_id, body)
 
     async def post_once(self, key: str, body: str, number: int | None = None) -> None:
+        await self._fenced()
         where = number or self._issue
         marker = f"<!-- pilot:note {key} -->"
         login = await self._app.bot_login()
@@ -183,6 +243,7 @@ class GitHubRunHost:
         await self._gh.create_comment(self._repo, where, f"{defang(body)}\n{marker}\n")
 
     async def remove_label(self, name: str) -> None:
+        await self._fenced()
         await self._gh.remove_label(self._repo, self._issue, name)
 
     async def app_slug(self) -> str:
@@ -204,6 +265,7 @@ class GitHubRunHost:
         return list(await self._gh.check_suites(self._repo, sha))
 
     async def mark_ready(self, number: int) -> None:
+        await self._fenced()
         await self._gh.mark_ready_for_review(self._repo, number)
 
     async def review(self, number: int, review_id: int) -> Any:
@@ -213,12 +275,14 @@ class GitHubRunHost:
         return list(await self._gh.review_comments(self._repo, number, review_id))
 
     async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None:
+        await self._fenced()
         await self._gh.reply_to_review_comment(self._repo, number, comment_id, body)
 
     async def read_config(self, ref: str) -> str | None:
         return await self._gh.file_text(self._repo, CONFIG_PATH, ref)
 
     async def git_token(self) -> str | None:
+        await self._fenced()
         return await self._gh.push_token(self._repo)
 
     async def author(self) -> tuple[str, str]:
@@ -234,6 +298,7 @@ class GitHubRunHost:
         return await self._gh.permission(self._repo, login) if login else "none"
 
     async def open_pull(self, branch: str, base: str, title: str, body: str) -> PullRef:
+        await self._fenced()
         existing = await self._gh.find_pull(self._repo, branch)
         if existing is not None:
             return PullRef(existing.number, existing.html_url, existing.draft)
@@ -246,7 +311,13 @@ class GitHubRunHost:
         return PullRef(created.number, created.html_url, created.draft)
 
     async def retitle_pull(self, number: int, title: str) -> None:
+        await self._fenced()
         await self._gh.update_pull(self._repo, number, title=title)
 
     async def update_pull(self, number: int, body: str) -> None:
+        await self._fenced()
         await self._gh.update_pull(self._repo, number, body=body)
+
+
+def _tree_statuses(state: RunState) -> tuple[str, ...]:
+    return tuple(f"{n.get('id')}={n.get('status')}" for n in state.tree or [])

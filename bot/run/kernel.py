@@ -22,15 +22,18 @@ from bot.core.ci_index import settled_shas
 from bot.core.inert import without_credentials
 from bot.core.templates import render
 from bot.core.text import cut
+from bot.github.api import GitHubApiError
 from bot.github.checkout import Checkout
 from bot.github.git import WorkspaceError
 from bot.run.deps import RunDeps
 from bot.run.hold_rule import push_ref
 from bot.run.host import RunTarget
-from bot.run.issue_text import from_snapshot, snapshot_of
+from bot.run.issue_text import from_snapshot
+from bot.run.lease import LeaseLost
 from bot.run.repo_config import RepoConfig, RepoConfigError, parse_repo_config
 from bot.run.report import StatusReport, status_report
-from bot.run.state import Phase, RunState
+from bot.run.state import ENDINGS, Phase, RunState
+from bot.run.stop_watch import STOP_POLL_S, watching
 from bot.run.summary import run_summary
 from bot.run.timed_session import TimedSession
 from bot.sandbox.api import SandboxError, SandboxSession, SandboxSpec
@@ -44,7 +47,6 @@ OUTCOME_REASONS = {
     "out_of_time": "This session's time budget (`max_minutes`) ran out.",
     "malformed": "The model kept sending tool calls that could not be used.",
 }
-STOP_POLL_S = 1.0
 T = TypeVar("T")
 
 
@@ -91,6 +93,10 @@ class Run(Generic[H]):
         # An edit of the issue after the label stops the work as a stop does, but the run
         # then waits for a writer's `approve` instead of ending.
         self.pause_requested = False
+        # Why a stop came (the stop flag's reason); `pull_closed` leaves the ending to the
+        # closed pull request's own event. A lost lease stops the work and saves nothing.
+        self.stop_reason = "stop"
+        self.lease_lost = False
         self.session_started = deps.clock()
         # CI evidence read before a session was opened (bot/run/controller.py), by sha: the
         # session's CI step uses it rather than reading the same thing twice.
@@ -130,12 +136,18 @@ class Run(Generic[H]):
         if queued_s is not None:
             trajectory.record(kind="timing", phase="queue", ms=round(queued_s * 1000, 1))
         try:
-            async with self._watch_stop(state):
+            async with watching(self, state):
                 await work(state)
         except Parked:
             pass  # the state is saved already, with the question or the failure
         except Stopped:
-            if self.pause_requested:
+            if self.lease_lost:
+                raise LeaseLost(self.run_id) from None
+            if self.stop_reason == "pull_closed":
+                # The closed pull request's event follows (the run's inbox) and ends the run.
+                state.working = None
+                await self.save(state, state.phase)
+            elif self.pause_requested:
                 await self.hold_for_edit(state)
             else:
                 await self.stop(state, f"stopped by a `{self.deps.command_prefix} stop`")
@@ -145,6 +157,8 @@ class Run(Generic[H]):
             await self.fail(state, f"git failed: {exc}", exc.stderr)
         except SandboxError as exc:
             await self.fail(state, "the sandbox failed", str(exc))
+        except GitHubApiError as exc:  # after its retries; a failing fail: run/failsafe.py
+            await self.fail(state, f"a GitHub request failed: {exc.what}", exc.message)
         finally:
             trajectory.close()
             if feed is not None:
@@ -176,7 +190,7 @@ class Run(Generic[H]):
     ) -> AsyncIterator[SandboxSession]:
         """A sandbox holding the checkout's head, whose phases count their container time."""
         async with self.deps.sandboxes.session(
-            spec, pack=checkout.tree_pack(), commit=checkout.head_sha
+            spec, pack=await checkout.tree_pack(), commit=checkout.head_sha
         ) as opened:
             yield TimedSession(opened, self.deps.metrics)
 
@@ -186,6 +200,21 @@ class Run(Generic[H]):
         await self.deps.metrics.tokens(usage.prompt_tokens, usage.completion_tokens)
 
     # stopping --------------------------------------------------------------------------------
+    async def guard(self, state: RunState) -> None:
+        """Before a push: raises unless this job still holds the run and nobody stopped it
+        (the stop watcher polls once a second; a push must not wait for it)."""
+        fence = self.deps.fence
+        if fence is not None:
+            await fence.check()
+        signals = self.deps.signals
+        if signals is not None and self.target is not None:
+            for number in state.numbers:
+                flag = await signals.stop_flag(self.repo_full_name, number)
+                if flag is not None:
+                    self.stop_reason, self.stop_requested = flag.reason, True
+        if self.stop_requested:
+            raise Stopped
+
     def clock(self) -> float:
         # A stop makes the run's deadline pass: the agent ends its node before the next step.
         return math.inf if self.stop_requested else self.deps.clock()
@@ -203,32 +232,6 @@ class Run(Generic[H]):
                 with suppress(asyncio.CancelledError):
                     await task
                 raise Stopped
-
-    @asynccontextmanager
-    async def _watch_stop(self, state: RunState) -> AsyncIterator[None]:
-        signals = self.deps.signals
-        if signals is None:
-            yield
-            return
-
-        async def poll() -> None:
-            while not self.stop_requested:
-                for number in state.numbers:
-                    if await signals.stop_requested(self.repo_full_name, number):
-                        self.stop_requested = True
-                edited = await signals.pause_requested(self.repo_full_name, state.issue)
-                if edited is not None and self.target is not None:
-                    if edited != snapshot_of(state, self.target).sha256:
-                        self.pause_requested = self.stop_requested = True
-                await asyncio.sleep(STOP_POLL_S)
-
-        task = asyncio.create_task(poll())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
 
     # telling people --------------------------------------------------------------------------
     async def park(
@@ -348,6 +351,8 @@ class Run(Generic[H]):
         )
 
     async def save(self, state: RunState, phase: Phase, headline: str | None = None) -> None:
+        if phase in ENDINGS and state.phase is not phase:
+            state.ended_at = self.deps.clock()
         state.phase = phase
         report = self.report(state, headline)
         await self.host.save_state(state, report)

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from bot.run.controller import Controller
 from bot.run.deps import RunDeps
-from bot.run.host import IssueRef, PullRef, RunTarget
+from bot.run.host import IssueNow, IssueRef, PullRef, RunTarget
 from bot.run.report import StatusReport
 from bot.run.state import RunState, run_dir_name
 
@@ -35,11 +35,13 @@ def read_issue(path: Path, number: int) -> IssueRef:
     return IssueRef(number, title, "\n".join(lines[1:]).strip())
 
 
-def _git(repo: Path, *args: str) -> str | None:
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
-    )
-    return done.stdout if done.returncode == 0 else None
+async def _git(repo: Path, *args: str) -> str | None:
+    proc = await asyncio.create_subprocess_exec(
+        "git", "-C", str(repo), *args,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    return out.decode() if proc.returncode == 0 else None
 
 
 class LocalRunHost:
@@ -51,7 +53,7 @@ class LocalRunHost:
         self._last_status = ""
 
     async def target(self) -> RunTarget:
-        branch = _git(self._repo, "symbolic-ref", "--short", "HEAD")
+        branch = await _git(self._repo, "symbolic-ref", "--short", "HEAD")
         if branch is None:
             raise ValueError(f"{self._repo} is not a git repository on a branch")
         return RunTarget(
@@ -60,6 +62,9 @@ class LocalRunHost:
             base_branch=branch.strip(),
             issue=self._issue,
         )
+
+    async def issue_now(self) -> IssueNow:
+        return IssueNow(True, None)  # an issue file is open for as long as it is run
 
     @property
     def _state_file(self) -> Path:
@@ -124,7 +129,7 @@ class LocalRunHost:
         raise LookupError("a local run has no reviews")
 
     async def read_config(self, ref: str) -> str | None:
-        return _git(self._repo, "show", f"{ref}:.github/pilot.yml")
+        return await _git(self._repo, "show", f"{ref}:.github/pilot.yml")
 
     async def git_token(self) -> str | None:
         return None

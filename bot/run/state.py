@@ -52,8 +52,16 @@ RESTING_PHASES = frozenset(
     }
 )
 
+# Phases of the start path a job works through (planning to opening the pull request): a run
+# left in one with no job on it is resumed (bot/run/reconcile.py).
+START_PATH = frozenset(
+    {Phase.QUEUED, Phase.PLAN, Phase.SETUP, Phase.EXECUTE, Phase.CHECK, Phase.PULL_REQUEST}
+)
+
 # Phases a run never leaves by itself or by a command; only a new run starts over.
 FINAL_PHASES = frozenset({Phase.MERGED, Phase.CLOSED})
+# Where a run comes to an end; a request to run after one is a new attempt (run/restart.py).
+ENDINGS = frozenset({Phase.STOPPED, Phase.FAILED, *FINAL_PHASES})
 
 
 @dataclass
@@ -108,6 +116,11 @@ class RunState:
     best_sha: str | None = None
     handled: list[str] = field(default_factory=list)
     outcome: str | None = None
+    # When the run last came to an end (stopped, failed, merged, closed): a request to run
+    # made before then (a replayed delivery) starts nothing.
+    ended_at: float | None = None
+    # What asked for the run: `label`, or `command` (`/pilot run`, which needs no label).
+    trigger: str = "label"
     # The issue text the run works from (bot/core/snapshot.py), an edit of it waiting for a
     # writer's `approve`, the phase the edit paused, and the hidden fragments people's text
     # held that no prompt got.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -27,10 +27,23 @@ from bot.metrics.counters import RedisRunMetrics
 from bot.metrics.timing import counted
 from bot.run.controller import Controller
 from bot.run.deps import RunDeps
+from bot.run.failsafe import guarded
 from bot.run.host import GitHubRunHost
-from bot.run.lease import LeaseHeld, is_held, lease, note_job_lease, reclaim_orphans
+from bot.run.housekeeping import housekeeping
+from bot.run.inbox import RedisRunInbox
+from bot.run.lease import (
+    Lease,
+    LeaseHeld,
+    LeaseLost,
+    is_held,
+    lease,
+    note_job_lease,
+    reclaim_orphans,
+)
 from bot.run.report import status_report
+from bot.run.run_index import IndexEntry, RunIndex
 from bot.run.state import Phase, RunState, run_dir_name
+from bot.run.status_outbox import StatusOutbox
 from bot.sandbox.api import Sandboxes
 
 log = logging.getLogger("pilot.runs")
@@ -43,44 +56,107 @@ async def _with_run(
     repo: str,
     issue_number: int,
     installation_id: int | None,
-    requested_by: str,
-    work: Callable[[Controller], Awaitable[RunState | None]],
-    wait_if_held: bool,
+    item: dict[str, Any],
 ) -> str:
-    """Holds the run's lease while `work` runs; a job for a run another worker holds either
-    waits its turn (Retry) or, for a start request, has nothing to add."""
+    """Leaves `item` in the run's inbox and, unless another job holds the run (which then
+    takes it), holds the run's lease and works through the inbox."""
     run_id = run_dir_name(repo, issue_number)
-    job_id = str(ctx.get("job_id", ""))
-    fields = {"run": run_id, "job": job_id, "try": ctx.get("job_try", 1)}
+    fields = {"run": run_id, "job": str(ctx.get("job_id", "")), "try": ctx.get("job_try", 1)}
+    inbox = RedisRunInbox(ctx["redis"])
+    await inbox.put(run_id, item)
+    result = "held"
+    while True:
+        try:
+            async with lease(ctx["redis"], run_id, ctx["worker_id"]) as held:
+                result = await _drain(ctx, held, run_id, repo, issue_number, installation_id)
+        except LeaseHeld:
+            log.info("run held by another job: left in its inbox", extra=fields)
+            return result
+        except LeaseLost:
+            log.warning("lease lost: the run is left to its next holder", extra=fields)
+            return "lease lost"
+        # An item may have come between the last look and the release.
+        if not await inbox.size(run_id):
+            log.info("run rests", extra={**fields, "phase": result})
+            return result
+
+
+async def _drain(
+    ctx: dict[str, Any],
+    held: Lease,
+    run_id: str,
+    repo: str,
+    issue_number: int,
+    installation_id: int | None,
+) -> str:
+    inbox = RedisRunInbox(ctx["redis"])
     settings: Settings = ctx["settings"]
-    try:
-        async with lease(ctx["redis"], run_id, ctx["worker_id"]):
-            await note_job_lease(ctx["redis"], job_id, run_id, settings.run_timeout_s)
-            app: GitHubApp = ctx["github"]
-            the_repo = Repo.parse(repo)
-            gh = await app.client(the_repo, installation_id)
-            host = GitHubRunHost(app, gh, the_repo, issue_number, settings.status_edit_interval_s)
-            deps: RunDeps | None = ctx["run_deps"]
-            if deps is None:
-                await _no_model(host, issue_number, requested_by, settings)
-                await host.flush()
-                return Phase.FAILED.value
-            deps = replace(
-                deps, scheduler=JobScheduler(ctx["jobs"], repo, issue_number, installation_id)
-            )
-            try:
-                state = await work(Controller(deps, host, run_id, requested_by))
-            finally:
-                # Never lose the last state: a held-back edit goes out while the lease is ours.
-                await host.flush()
-            phase = state.phase.value if state is not None else "no run"
-            log.info("run rests", extra={**fields, "phase": phase})
-            return phase
-    except LeaseHeld:
-        if wait_if_held:
-            raise Retry(defer=0.5) from None
-        log.info("run held by another worker", extra=fields)
-        return "held"
+    await note_job_lease(ctx["redis"], str(ctx.get("job_id", "")), run_id, settings.run_timeout_s)
+    result = "empty"
+    while (item := await inbox.take(run_id)) is not None:
+        try:
+            result = await _one(ctx, held, repo, issue_number, installation_id, item)
+        except (LeaseLost, Retry):
+            # Not done: whoever holds the run next takes it again, first.
+            await inbox.put_back(run_id, item)
+            raise
+    return result
+
+
+async def _one(
+    ctx: dict[str, Any],
+    held: Lease,
+    repo: str,
+    issue_number: int,
+    installation_id: int | None,
+    item: dict[str, Any],
+) -> str:
+    """One inbox item: a request to run (kind `start`) or an event to move the run on."""
+    settings: Settings = ctx["settings"]
+    run_id = run_dir_name(repo, issue_number)
+    app: GitHubApp = ctx["github"]
+    the_repo = Repo.parse(repo)
+    gh = await app.client(the_repo, installation_id)
+    host = GitHubRunHost(
+        app,
+        gh,
+        the_repo,
+        issue_number,
+        settings.status_edit_interval_s,
+        fence=held.check,
+        command_prefix=settings.command_prefix,
+    )
+    requested_by = str(item.get("requested_by") or "") if item.get("kind") == "start" else ""
+    deps: RunDeps | None = ctx["run_deps"]
+    if deps is None:
+        await _no_model(host, issue_number, requested_by, settings)
+        await host.flush()
+        return Phase.FAILED.value
+    deps = replace(
+        deps,
+        scheduler=JobScheduler(ctx["jobs"], repo, issue_number, installation_id),
+        fence=held,
+    )
+    controller = Controller(deps, host, run_id, requested_by or str(item.get("sender") or ""))
+    index = RunIndex(ctx["redis"])
+    # Known to the reconciler from its first job: a worker that dies in it leaves a trace.
+    await index.add_if_absent(
+        IndexEntry(repo, issue_number, installation_id, touched_at=time.time())
+    )
+
+    async def work() -> RunState | None:
+        if item.get("kind") == "start":
+            return await controller.run(item.get("queued_s"), item.get("asked_at"))
+        return await controller.handle(item)
+
+    # Flushes the held-back edit; whatever `work` raises, the run is not left frozen without a
+    # comment (bot/run/failsafe.py).
+    outbox = StatusOutbox(ctx["redis"], run_id)
+    job_try = int(ctx.get("job_try", 1))
+    state = await guarded(work, deps, host, run_id, controller.requested_by, outbox, job_try)
+    if state is not None and not held.lost.is_set():
+        await index.note(IndexEntry.of(repo, installation_id, state, time.time()))
+    return state.phase.value if state is not None else "no run"
 
 
 async def start_run(
@@ -90,17 +166,20 @@ async def start_run(
     requested_by: str,
     installation_id: int | None = None,
     delivery_id: str | None = None,
+    asked_at: float | None = None,
 ) -> str:
-    """Runs (or resumes) the run of one issue; returns the phase it rests in."""
+    """Runs (or resumes) the run of one issue; returns the phase it rests in. An empty
+    `requested_by` (the reconciler's) only resumes work a lost job left; `asked_at` is when
+    the event that asked was made (its payload's time, which a replay cannot change)."""
     enqueued = ctx.get("enqueue_time")
     queued_s = (datetime.now(UTC) - enqueued).total_seconds() if enqueued else None
-
-    async def work(controller: Controller) -> RunState:
-        return await controller.run(queued_s)
-
-    return await _with_run(
-        ctx, repo, issue_number, installation_id, requested_by, work, wait_if_held=False
-    )
+    item = {
+        "kind": "start",
+        "requested_by": requested_by,
+        "queued_s": queued_s,
+        "asked_at": asked_at,
+    }
+    return await _with_run(ctx, repo, issue_number, installation_id, item)
 
 
 async def advance_run(
@@ -116,11 +195,7 @@ async def advance_run(
     ):
         # Queued before the run judged this sha (it waited for the lease): nothing to read.
         return "settled"
-
-    async def work(controller: Controller) -> RunState | None:
-        return await controller.handle(event)
-
-    return await _with_run(ctx, repo, issue_number, installation_id, "", work, True)
+    return await _with_run(ctx, repo, issue_number, installation_id, event)
 
 
 async def run_command(
@@ -153,11 +228,7 @@ async def run_command(
         "comment_id": comment_id,
         "number": issue_number,
     }
-
-    async def work(controller: Controller) -> RunState | None:
-        return await controller.handle(event)
-
-    return await _with_run(ctx, repo, issue, installation_id, sender, work, True)
+    return await _with_run(ctx, repo, issue, installation_id, event)
 
 
 @dataclass
@@ -260,9 +331,9 @@ def build_run_worker(
 
     functions: list[Function] = [
         func(counted(start_run), name=jobs.START_RUN, max_tries=3),
-        # Waiting for another job of the same run retries: allow many, each 0.5 s apart.
-        func(counted(advance_run), name=jobs.ADVANCE_RUN, max_tries=200),
-        func(counted(run_command), name=jobs.RUN_COMMAND, max_tries=200),
+        # A job for a run another job holds leaves its event in the run's inbox (run/inbox.py).
+        func(counted(advance_run), name=jobs.ADVANCE_RUN, max_tries=3),
+        func(counted(run_command), name=jobs.RUN_COMMAND, max_tries=3),
     ]
     return Worker(
         functions=functions,
@@ -271,7 +342,10 @@ def build_run_worker(
         job_serializer=job_codec.serialize,
         job_deserializer=job_codec.deserialize,
         on_startup=on_startup,
-        cron_jobs=[cron(reap, second=set(range(0, 60, RECLAIM_EVERY_S)), run_at_startup=False)],
+        cron_jobs=[
+            cron(reap, second=set(range(0, 60, RECLAIM_EVERY_S)), run_at_startup=False),
+            cron(housekeeping, minute={17}, run_at_startup=False),  # hourly, off the hour
+        ],
         burst=burst,
         poll_delay=0.05,
         max_jobs=4,

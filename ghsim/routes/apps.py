@@ -17,6 +17,7 @@ from ghsim.auth import (
     parse_authorization,
 )
 from ghsim.errors import GitHubError, not_found
+from ghsim.paging import paginate
 from ghsim.serialize import Serializer
 from ghsim.sim import Sim, SimDep
 from ghsim.store import Doc
@@ -178,3 +179,26 @@ def revoke_token(request: Request, sim: SimDep, caller: CallerDep) -> Response:
     assert token is not None
     sim.revoke_installation_token(token)
     return Response(status_code=204)
+
+
+@router.get("/installation/repositories")
+def installation_repositories(
+    request: Request, response: Response, sim: SimDep, caller: CallerDep
+) -> dict[str, Any]:
+    """The repositories an installation token reaches (GitHub: "List repositories accessible
+    to the app installation"); only an installation token may ask."""
+    if caller.kind != "installation":
+        raise GitHubError(
+            403,
+            "You must authenticate with an installation access token in order to list "
+            "repositories for an installation.",
+        )
+    repos = sorted(sim.store.query("repo"), key=lambda r: int(r["id"]))
+    if caller.repository_ids is not None:
+        repos = [r for r in repos if r["id"] in caller.repository_ids]
+    ser = Serializer(sim)
+    return {
+        "total_count": len(repos),
+        "repository_selection": "all" if caller.repository_ids is None else "selected",
+        "repositories": [ser.repository(r, rest=True) for r in paginate(request, response, repos)],
+    }

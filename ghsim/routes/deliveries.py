@@ -8,21 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from ghsim.auth import AppDep, Caller
-from ghsim.errors import not_found
-from ghsim.paging import paginate_query
+from ghsim.errors import not_found, validation_failed
+from ghsim.paging import paginate_cursor
 from ghsim.sim import Sim, SimDep
 from ghsim.store import Doc
 
 router = APIRouter()
-
-
-def _status(delivery: Doc) -> str:
-    if delivery["status"] != "pending" or not delivery["attempts"]:
-        return str(delivery["status"])
-    last = delivery["attempts"][-1]
-    if last["status_code"]:
-        return f"Invalid HTTP Response: {last['status_code']}"
-    return "failed to connect to host"
 
 
 def _item(delivery: Doc) -> dict[str, Any]:
@@ -32,7 +23,7 @@ def _item(delivery: Doc) -> dict[str, Any]:
         "delivered_at": delivery["delivered_at"],
         "redelivery": delivery["redelivery"],
         "duration": delivery["duration"],
-        "status": _status(delivery),
+        "status": delivery["status"],
         "status_code": delivery["status_code"],
         "event": delivery["event"],
         "action": delivery["action"],
@@ -60,9 +51,25 @@ def list_deliveries(
     response: Response,
     sim: SimDep,
     caller: AppDep,
+    status: str | None = None,
+    redelivery: str | None = None,
 ) -> list[dict[str, Any]]:
-    mine = _own_app(sim, caller)
-    page = paginate_query(request, response, sim.store, "delivery", order="-id", app_id=mine)
+    """Newest first, in cursor pages (``cursor``, ``per_page``, the ``Link`` header).
+
+    Only attempted deliveries are listed: one still queued (or held by the fault mode) has no
+    outcome yet. ``status=success`` lists those answered 200-399, ``failure`` 400-599 (a
+    receiver that could not be reached counts as 502), as GitHub's docs say.
+    """
+    if status is None:
+        outcome: str | list[str] = ["success", "failure"]
+    elif status in ("success", "failure"):
+        outcome = status
+    else:
+        raise validation_failed("Delivery", "status", message="must be success or failure")
+    filters: dict[str, Any] = {"app_id": _own_app(sim, caller), "outcome": outcome}
+    if redelivery is not None:
+        filters["redelivery"] = redelivery.lower() == "true"
+    page = paginate_cursor(request, response, sim.store, "delivery", **filters)
     return [_item(d) for d in page]
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+from bot.core.comment_json import json_chars
 from bot.core.snapshot import MAX_STATE_CHARS, IssueSnapshot, digest
 
 
@@ -21,8 +22,12 @@ def test_title_and_body_cannot_be_traded_for_the_same_hash() -> None:
 def test_a_huge_body_is_cut_to_its_share_of_the_state_block() -> None:
     snap = IssueSnapshot.take("t", "日本-- " * 20_000)
     assert snap.cut
-    assert len(json.dumps(snap.body).replace("--", "\\u002d\\u002d")) <= MAX_STATE_CHARS
+    # Measured as the state block writes it: Japanese as itself, "--" escaped.
+    assert MAX_STATE_CHARS - 10 <= json_chars(snap.body) <= MAX_STATE_CHARS
     assert snap.body and "日本-- ".startswith(snap.body[:4])
+    whole = IssueSnapshot.take("t", "日本-- " * 20_000, limit=None)
+    assert not whole.cut and whole.body == "日本-- " * 20_000
+    assert whole.sha256 == snap.sha256
 
 
 def test_unusable_state_reads_as_none() -> None:

@@ -39,6 +39,12 @@ SAMPLE_CONTEXT = {
         "branch": "pilot/issue-1-x",
         "prefix": "/pilot",
     },
+    "comments/state_unreadable.md.j2": {
+        "requested_by": "alice",
+        "kept": "the branch `pilot/issue-1-x`, pull request #2",
+        "branch": "pilot/issue-1-x",
+        "prefix": "/pilot",
+    },
     "comments/config_invalid.md.j2": {
         "requested_by": "alice",
         "branch": "main",

@@ -1,11 +1,14 @@
-"""ghsim's webhooks: signed like GitHub's, shaped like the recorded ones, ordered, retried."""
+"""ghsim's webhooks: signed like GitHub's, shaped like the recorded ones, ordered, listed and
+redelivered through the API, never retried by themselves."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from githubkit.webhooks import verify
 
 from tests.ghsim_support import FIXTURES, Delivery, Ghsim, push_files, unique, wait_until
@@ -161,7 +164,7 @@ def test_deliveries_keep_order_per_repository(ghsim: Ghsim) -> None:
     assert got == bodies
 
 
-def test_failed_deliveries_are_retried_listed_and_redeliverable(ghsim: Ghsim) -> None:
+def test_a_failed_delivery_is_listed_in_githubs_words_and_redeliverable(ghsim: Ghsim) -> None:
     owner = unique("owner")
     gh, app = ghsim.person(owner), ghsim.app()
     name = unique("repo")
@@ -169,28 +172,95 @@ def test_failed_deliveries_are_retried_listed_and_redeliverable(ghsim: Ghsim) ->
     where = for_repo(f"{owner}/{name}")
     ghsim.receiver.status = 503
     try:
-        gh.rest.issues.create(owner, name, title="Retry me")
+        issue = gh.rest.issues.create(owner, name, title="Redeliver me").parsed_data
 
-        def failed_once() -> Any:
-            for item in app.rest.apps.list_webhook_deliveries(per_page=100).parsed_data:
-                if item.event == "issues" and item.status_code == 503:
-                    return item
+        def failed() -> Any:
+            listed = app.rest.apps.list_webhook_deliveries(per_page=100, status="failure")
+            for item in listed.parsed_data:
+                if item.event == "issues" and item.repository_id is not None:
+                    detail = app.rest.apps.get_webhook_delivery(item.id).parsed_data
+                    if detail.request.payload.model_dump()["issue"]["id"] == issue.id:
+                        return item
             return None
 
-        failing = wait_until(failed_once, 10, "a failed attempt")
+        failing = wait_until(failed, 10, "a failed delivery")
     finally:
         ghsim.receiver.status = 200
-    first = ghsim.receiver.wait_for("issues", "opened", where, timeout=15)
+    assert failing.status == "Invalid HTTP Response: 503" and failing.status_code == 503
+    assert failing.redelivery is False and failing.action == "opened"
     detail = app.rest.apps.get_webhook_delivery(failing.id).parsed_data
-    assert detail.status_code == 200 and detail.status == "OK"
-    assert detail.request.payload is not None and detail.request.headers is not None
-    assert detail.request.payload.model_dump()["issue"]["title"] == "Retry me"
+    assert detail.request.headers is not None
     assert detail.request.headers.model_dump()["X-GitHub-Delivery"] == failing.guid
+    assert detail.response.payload == "unavailable"
+    # Nothing is sent again until someone asks.
+    assert not ghsim.receiver.find("issues", "opened", where)
 
     assert app.rest.apps.redeliver_webhook_delivery(failing.id).status_code == 202
-    wait_until(lambda: len(ghsim.receiver.find("issues", "opened", where)) == 2)
-    again = ghsim.receiver.find("issues", "opened", where)[-1]
-    assert again.body == first.body
-    assert again.headers["X-GitHub-Delivery"] == first.headers["X-GitHub-Delivery"]
-    listed = app.rest.apps.list_webhook_deliveries(per_page=100).parsed_data
-    assert any(d.redelivery and d.guid == failing.guid for d in listed)
+    again = ghsim.receiver.wait_for("issues", "opened", where)
+    assert again.headers["X-GitHub-Delivery"] == failing.guid
+    assert again.payload["issue"]["id"] == issue.id
+
+    def redelivered() -> Any:
+        listed = app.rest.apps.list_webhook_deliveries(per_page=100, status="success")
+        return next((d for d in listed.parsed_data if d.guid == failing.guid), None)
+
+    copy = wait_until(redelivered, 10, "the redelivery listed")
+    assert copy.redelivery is True and copy.id > failing.id
+    assert copy.status == "OK" and copy.status_code == 200
+    # The failed one stays as it was, beside the new one.
+    original = app.rest.apps.get_webhook_delivery(failing.id).parsed_data
+    assert original.status_code == 503 and original.redelivery is False
+
+
+def test_deliveries_are_listed_newest_first_in_cursor_pages(ghsim: Ghsim) -> None:
+    owner = unique("owner")
+    gh, app = ghsim.person(owner), ghsim.app()
+    name = unique("repo")
+    gh.rest.repos.create_for_authenticated_user(name=name)
+    gh.rest.issues.create(owner, name, title="Paged")
+    for i in range(4):
+        gh.rest.issues.create_comment(owner, name, 1, body=f"c{i}")
+    where = for_repo(f"{owner}/{name}")
+    wait_until(lambda: len(ghsim.receiver.find("issue_comment", "created", where)) == 4)
+
+    def everything() -> list[int]:
+        listed = app.rest.apps.list_webhook_deliveries(per_page=100).parsed_data
+        return [d.id for d in listed]
+
+    wait_until(lambda: len(everything()) >= 5, 10, "5 deliveries listed")
+    newest = everything()[:5]
+    assert newest == sorted(newest, reverse=True)
+
+    first = app.rest.apps.list_webhook_deliveries(per_page=2)
+    assert [d.id for d in first.parsed_data] == newest[:2]
+    links = first.headers["link"]
+    assert 'rel="next"' in links and 'rel="prev"' not in links
+    next_url = links.split(">")[0].lstrip("<")
+    cursor = httpx.URL(next_url).params["cursor"]
+    second = app.rest.apps.list_webhook_deliveries(per_page=2, cursor=cursor)
+    assert [d.id for d in second.parsed_data] == newest[2:4]
+    rels = dict(
+        (part.split('rel="')[1].rstrip('"'), part.split(">")[0].strip(" <"))
+        for part in second.headers["link"].split(",")
+    )
+    assert set(rels) == {"next", "prev", "first"}
+    prev = httpx.URL(rels["prev"]).params["cursor"]
+    back = app.rest.apps.list_webhook_deliveries(per_page=2, cursor=prev)
+    assert [d.id for d in back.parsed_data] == newest[:2]
+    assert "cursor" not in httpx.URL(rels["first"]).params
+
+    bad = httpx.get(
+        f"{ghsim.api_url}app/hook/deliveries",
+        params={"cursor": "nonsense"},
+        headers={"Authorization": f"Bearer {_jwt(ghsim)}"},
+    )
+    assert bad.status_code == 400
+
+
+def _jwt(ghsim: Ghsim) -> str:
+    import jwt
+
+    now = int(time.time())
+    info = ghsim.app_info
+    claims = {"iat": now - 30, "exp": now + 300, "iss": str(info["app_id"])}
+    return jwt.encode(claims, ghsim.private_key, algorithm="RS256")

@@ -10,9 +10,8 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from githubkit.cache import MemCacheStrategy
-from githubkit.exception import PrimaryRateLimitExceeded
 
-from bot.github.api import Repo
+from bot.github.api import GitHubApiError, Repo
 from bot.github.backend import GitHubKitApp
 from bot.github.pacing import PaceLimits, RedisBuckets, RedisPacer, request_cost
 from bot.github.shared_token import still_good
@@ -106,8 +105,10 @@ async def test_a_spent_primary_budget_is_not_waited_for_an_hour(
         cache_strategy=MemCacheStrategy(),
     )  # fmt: skip
     gh = await app.client(Repo("octo", "cat"), 4242)
-    with pytest.raises(PrimaryRateLimitExceeded):
+    with pytest.raises(GitHubApiError) as raised:
         await gh.issue_comments(Repo("octo", "cat"), 1)
+    assert raised.value.status == 403
+    assert len([p for p in transport.seen if "comments" in p]) == 1
     await app.aclose()
 
 

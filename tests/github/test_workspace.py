@@ -117,14 +117,14 @@ async def test_checkout_starts_from_base(workspace: Workspace, remote: Path) -> 
     try:
         assert run.base_sha == run.head_sha == git(remote, "rev-parse", "main")
         assert run.branch == "pilot/issue-12-x" and not run.resumed
-        files = tar_names(run.tree_tar())
+        files = tar_names(await run.tree_tar())
         assert files == {
             "README.md": b"# demo\n",
             "src/app.py": b"print('hi')\n",
             "old.txt": b"to be deleted\n",
         }
-        assert run.file_at_head("src/app.py") == b"print('hi')\n"
-        assert run.file_at_head("missing.txt") is None
+        assert await run.file_at_head("src/app.py") == b"print('hi')\n"
+        assert await run.file_at_head("missing.txt") is None
         assert await run.trailers_on_branch() == []
     finally:
         run.cleanup()
@@ -147,22 +147,13 @@ async def test_mirror_is_fetched_not_cloned_again(
     assert (mirror / "objects").stat().st_ino == inode
     assert (mirror / "sentinel").read_text() == "still here"
     assert first.base_sha != second.base_sha == newer
-    assert second.file_at_head("new.txt") == b"new\n"
+    assert await second.file_at_head("new.txt") == b"new\n"
     # A new Workspace on the same cache (another worker process) reuses the mirror too.
     again = Workspace(workspace.cache_dir)
     third = await again.checkout("alice/demo", str(remote), None, "main", "pilot/c")
     assert again.mirrors_created == 0 and third.base_sha == newer
     for run in (first, second, third):
         run.cleanup()
-
-
-async def test_stale_run_clones_are_pruned(workspace: Workspace, remote: Path) -> None:
-    old = await workspace.checkout("alice/demo", str(remote), None, "main", "pilot/old")
-    fresh = await workspace.checkout("alice/demo", str(remote), None, "main", "pilot/new")
-    os.utime(old.path, (0, 0))
-    assert workspace.prune_runs(older_than_s=3600) == 1
-    assert not old.path.exists() and fresh.path.exists()
-    fresh.cleanup()
 
 
 async def test_concurrent_checkouts_share_one_mirror(workspace: Workspace, remote: Path) -> None:
@@ -206,8 +197,8 @@ async def test_patch_with_binary_delete_and_rename_commits_with_trailers(
     assert b"GIT binary patch" in patch
     sha = await run.commit_patch(patch, "Add a logo\n\nAnd tidy up.", TRAILERS, BOT)
     assert sha is not None and run.head_sha == sha and run.base_sha != sha
-    assert run.file_at_head("logo.png") == image
-    assert run.file_at_head("old.txt") is None
+    assert await run.file_at_head("logo.png") == image
+    assert await run.file_at_head("old.txt") is None
     assert git(run.path, "log", "-1", "--format=%an <%ae>|%cn <%ce>", sha) == (
         "Issue Pilot <pilot@example.com>|Issue Pilot <pilot@example.com>"
     )
@@ -224,7 +215,8 @@ async def test_patch_with_binary_delete_and_rename_commits_with_trailers(
         {"Pilot-Issue": "#12", "Pilot-Node": "R1"},
         {"Pilot-Issue": "#12", "Pilot-Node": "R2"},
     ]
-    assert set(tar_names(run.tree_tar())) == {"README.md", "src/app.py", "logo.png", "notes.md"}
+    files = tar_names(await run.tree_tar())
+    assert set(files) == {"README.md", "src/app.py", "logo.png", "notes.md"}
     await run.push(None)
     assert git(remote, "rev-parse", "refs/heads/pilot/issue-12-x") == sha2
     run.cleanup()
@@ -252,7 +244,7 @@ async def test_tree_pack_holds_exactly_the_head_commit_and_its_files(
     sha = await run.commit_patch(new_file_patch("bot.txt"), "Bot change", TRAILERS, BOT)
     assert sha is not None
     expected = git(run.path, "rev-list", "--objects", "--no-walk", sha)
-    objects = pack_objects(tmp_path, run.tree_pack())
+    objects = pack_objects(tmp_path, await run.tree_pack())
     assert objects == {line.split()[0] for line in expected.splitlines()}
     assert sha in objects and git(run.path, "rev-parse", f"{sha}^") not in objects
     assert git(run.path, "rev-parse", f"{sha}:src/app.py") in objects
@@ -289,7 +281,7 @@ async def test_patch_outside_the_tree_is_refused(
     assert not (workspace.cache_dir / "x").exists() and not (run.path.parent / "x").exists()
     # The checkout is still usable after a refusal.
     assert await run.commit_patch(new_file_patch("ok.txt"), "fine", TRAILERS, BOT)
-    assert run.file_at_head("ok.txt") == b"hi\n"
+    assert await run.file_at_head("ok.txt") == b"hi\n"
     run.cleanup()
 
 
@@ -381,7 +373,7 @@ async def test_installation_token_over_ghsim_never_touches_disk(
     with pytest.raises(WorkspaceError):  # a private repository: no token, no fetch
         await workspace.checkout(full_name, url, None, "main", "pilot/issue-1-demo")
     run = await workspace.checkout(full_name, url, token, "main", "pilot/issue-1-demo")
-    assert run.file_at_head("README.md") == b"# ws\n"
+    assert await run.file_at_head("README.md") == b"# ws\n"
     sha = await run.commit_patch(new_file_patch("bot.txt"), "Bot change", TRAILERS, BOT)
     with pytest.raises(WorkspaceError):  # anonymous pushes are refused
         await run.push(None)
@@ -416,9 +408,10 @@ async def test_installation_token_over_ghsim_never_touches_disk(
     header = base64.b64encode(f"x-access-token:{token}".encode())
     needles = [token.encode(), header]
     assert files_containing(workspace.cache_dir, needles) == []
-    assert not any(needle in run.tree_tar() for needle in needles)
-    assert not any(needle in run.tree_pack() for needle in needles)
-    assert pack_objects(tmp_path, run.tree_pack()) == {
+    tar, pack = await run.tree_tar(), await run.tree_pack()
+    assert not any(needle in tar for needle in needles)
+    assert not any(needle in pack for needle in needles)
+    assert pack_objects(tmp_path, pack) == {
         line.split()[0]
         for line in git(run.path, "rev-list", "--objects", "--no-walk", run.head_sha).splitlines()
     }

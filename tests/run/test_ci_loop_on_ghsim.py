@@ -97,6 +97,7 @@ class Repo:
                 lambda: self.state() if self.state().get("phase") in phases else None,
                 timeout,
                 f"the run to reach {phases} (log: {self.stack.tmp})",
+                interval_s=0.5,  # two reads a poll, under GitHub's secondary limits
             )
         )
 

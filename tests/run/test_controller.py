@@ -66,6 +66,9 @@ class Harness:
         """`requested_by` empty: the job of no new request (a retried or resumed one)."""
         return await Controller(self.deps, self.host, self.run_id, requested_by).run()
 
+    def controller(self, requested_by: str = "alice") -> Controller:
+        return Controller(self.deps, self.host, self.run_id, requested_by)
+
     def requests(self) -> list[Any]:
         return self.model.requests()
 

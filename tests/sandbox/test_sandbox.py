@@ -174,7 +174,8 @@ async def test_a_session_filled_from_a_pack(
         "t/demo", str(remote), None, "main", "pilot/x"
     )
     run = spec()
-    async with sandboxes.session(run, pack=checkout.tree_pack(), commit=checkout.head_sha) as s:
+    pack = await checkout.tree_pack()
+    async with sandboxes.session(run, pack=pack, commit=checkout.head_sha) as s:
         async with s.phase("develop") as sandbox:
             result = await sandbox.run(
                 "stat -c '%U %a %F %n' src src/app.py run.sh link; readlink link;"
@@ -406,7 +407,7 @@ async def test_what_running_tools_leaves_behind_stays_out_of_the_patch(
         "t/leftovers", str(remote), None, "main", "pilot/x"
     )
     source: dict[str, Any] = (
-        {"pack": checkout.tree_pack(), "commit": checkout.head_sha}
+        {"pack": await checkout.tree_pack(), "commit": checkout.head_sha}
         if fill == "pack"
         else {"tree_tar": make_tar(TREE)}
     )

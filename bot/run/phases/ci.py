@@ -5,6 +5,7 @@ when no CI reports in time or every job it ran was skipped."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,7 +52,10 @@ class CiEvidence:
     async def failure_notes(self, host: CiHost) -> list[str]:
         """The failures as the fix agent reads them; only the job logs are fetched here."""
         logs = await host.failed_job_logs(self.sha)
-        return failure_notes(self.verdict, self.runs, logs, 8000, statuses=self.statuses)
+        # In a thread: trimming a failed job's 20 MB log holds the CPU for half a second.
+        return await asyncio.to_thread(
+            failure_notes, self.verdict, self.runs, logs, 8000, statuses=self.statuses
+        )
 
 
 async def evidence(host: CiHost, sha: str) -> CiEvidence:

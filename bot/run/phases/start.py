@@ -4,6 +4,7 @@ that died anywhere on it resumes from the saved state and the branch's commit tr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from time import perf_counter
 from typing import Protocol
@@ -41,7 +42,7 @@ async def start(run: Run[StartHost], state: RunState) -> None:
     await decide_once(run, state)  # before anything is pushed: the branch or the held ref
     async with run.checkout(state) as checkout:
         if state.tree is None:
-            await _plan(run, state, checkout.paths())
+            await _plan(run, state, await checkout.paths())
         if run.config.plan_approval and not state.approved:
             await run.save(state, Phase.WAIT_APPROVAL)
             return
@@ -75,7 +76,7 @@ async def _plan(run: Run[StartHost], state: RunState, paths: list[str]) -> None:
         result = await plan(
             run.deps.llm,
             IssueText(issue.number, issue.title, body),
-            repo_map(paths),
+            await asyncio.to_thread(repo_map, paths),
             force_tool=run.deps.force_tools,
             on_step=lambda step: trajectory.record(kind="plan", **step),
         )
