@@ -111,6 +111,23 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(options, get_settings())
 
 
+def _export_preferences(args: argparse.Namespace) -> int:
+    from bot.run.preferences import export_preferences, parse_since
+
+    try:
+        since = parse_since(args.since) if args.since else 0.0
+    except ValueError:
+        print(f"issue-pilot export-preferences: not a date: {args.since!r}", file=sys.stderr)
+        return 2
+    runs_dir = Path(args.runs_dir) if args.runs_dir else get_settings().runs_dir
+    counts = export_preferences(runs_dir, since, Path(args.out))
+    print(
+        f"{sum(counts.values())} pairs ({counts['candidates']} from candidates, "
+        f"{counts['ci']} from CI fixes) written to {args.out}"
+    )
+    return 0
+
+
 def _setup(args: argparse.Namespace) -> int:
     from bot.github.setup import SetupOptions, run_setup
 
@@ -194,6 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--force", action="store_true", help="replace App settings in .env")
     setup.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait")
     setup.set_defaults(run=_setup)
+
+    prefs = sub.add_parser(
+        "export-preferences",
+        help="preference pairs for TRL's DPOTrainer from the runs' trajectories",
+    )
+    prefs.add_argument("--since", default=None, help="a date or ISO time (UTC unless it says)")
+    prefs.add_argument("--out", required=True, help="the JSON lines file to write")
+    prefs.add_argument("--runs-dir", default=None, help="default: PILOT_RUNS_DIR")
+    prefs.set_defaults(run=_export_preferences)
 
     scripted = sub.add_parser("scripted-model", help="serve a scripted OpenAI-compatible model")
     scripted.add_argument("--script", required=True, help="JSON or YAML list of steps")

@@ -63,8 +63,12 @@ class MemoryRunHost:
     job_logs_of: dict[str, list[Any]] = field(default_factory=dict)
     workflow_runs_of: dict[str, list[Any]] = field(default_factory=dict)
     suites_of: dict[str, list[Any]] = field(default_factory=dict)
+    # Workflow runs whose failed jobs the run asked to re-run, and those GitHub refuses.
+    reruns: list[int] = field(default_factory=list)
+    rerun_refused: set[int] = field(default_factory=set)
     reviews: dict[int, Any] = field(default_factory=dict)
     comments_of_review: dict[int, list[Any]] = field(default_factory=dict)
+    pull_commits_of: list[Any] = field(default_factory=list)  # the PR's commits, oldest first
     note_numbers: dict[str, int | None] = field(default_factory=dict)
     pull_updates: list[tuple[int, str]] = field(default_factory=list)
     # Who wrote the issue, and the role of each login (anyone unnamed has write).
@@ -118,6 +122,16 @@ class MemoryRunHost:
     async def check_suites(self, sha: str) -> list[Any]:
         return list(self.suites_of.get(sha, []))
 
+    async def branch_sha(self, branch: str) -> str | None:
+        return branches(self.remote).get(branch)
+
+    async def changed_files(self, base: str, head: str) -> list[str]:
+        return sorted(set(git(self.remote, "diff", "--name-only", f"{base}...{head}").split()))
+
+    async def rerun_failed_jobs(self, run_id: int) -> bool:
+        self.reruns.append(run_id)
+        return run_id not in self.rerun_refused
+
     async def mark_ready(self, number: int) -> None:
         self.ready.append(number)
 
@@ -131,6 +145,12 @@ class MemoryRunHost:
 
     async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None:
         self.replies.append((comment_id, body))
+
+    async def pull_reviews(self, number: int) -> list[Any]:
+        return list(self.reviews.values())
+
+    async def pull_commits(self, number: int) -> list[Any]:
+        return list(self.pull_commits_of)
 
     async def read_config(self, ref: str) -> str | None:
         assert ref == self.base_branch

@@ -42,6 +42,18 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class Sampling:
+    """How a call samples: None leaves it to the provider. Candidates of one requirement
+    (bot/run/candidates.py) differ by these, so they do not all write the same answer."""
+
+    temperature: float | None = None
+    seed: int | None = None
+
+
+DEFAULT_SAMPLING = Sampling()
+
+
+@dataclass(frozen=True)
 class Reply:
     content: str | None
     tool_calls: tuple[ToolCall, ...]
@@ -59,9 +71,10 @@ class LLM(Protocol):
         messages: Sequence[Message],
         tools: Sequence[ToolSpec],
         force_tool: str | None = None,
+        sampling: Sampling = DEFAULT_SAMPLING,
     ) -> Reply:
         """One chat completion offering `tools`; `force_tool` names the tool the model must call
-        (`tool_choice` naming it), for weak local models."""
+        (`tool_choice` naming it), for weak local models; `sampling` sets temperature and seed."""
         ...
 
 
@@ -124,9 +137,10 @@ class OpenAICompatibleLLM:
         messages: Sequence[Message],
         tools: Sequence[ToolSpec],
         force_tool: str | None = None,
+        sampling: Sampling = DEFAULT_SAMPLING,
     ) -> Reply:
         """One chat completion, retried on rate limits, server errors and timeouts."""
-        request = self._request(messages, tools, force_tool)
+        request = self._request(messages, tools, force_tool, sampling)
         tries = self.retry.tries
         for attempt in range(1, tries + 1):
             try:
@@ -163,9 +177,18 @@ class OpenAICompatibleLLM:
         ) from last
 
     def _request(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec], force_tool: str | None
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        force_tool: str | None,
+        sampling: Sampling = DEFAULT_SAMPLING,
     ) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "messages": list(messages)}
+        # Only what was asked for: some servers refuse a `seed` they do not support.
+        if sampling.temperature is not None:
+            request["temperature"] = sampling.temperature
+        if sampling.seed is not None:
+            request["seed"] = sampling.seed
         if force_tool is not None:
             offered = {tool.get("function", {}).get("name") for tool in tools}
             if force_tool not in offered:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.agent.conversation import Conversation
-from bot.agent.llm import LLM, Reply, ToolCall, Usage
+from bot.agent.llm import DEFAULT_SAMPLING, LLM, Message, Reply, Sampling, ToolCall, Usage
 from bot.agent.requirements import Requirement, RequirementTree
 from bot.agent.tools import (
     CHOOSE_TOOL,
@@ -22,7 +22,7 @@ from bot.agent.tools import (
     parse_choice,
     tool_specs,
 )
-from bot.agent.trajectory import Trajectory, query_record, usage_record
+from bot.agent.trajectory import Recorder, query_record, usage_record
 from bot.core.templates import render
 from bot.sandbox.api import WORKSPACE, Sandbox
 
@@ -43,6 +43,7 @@ class AgentLimits:
     # `.github/workflows/` may not be changed (GitHub refuses those pushes from an App
     # without the `workflows` permission): the prompt says so and the file tools refuse.
     workflows_read_only: bool = True
+    sampling: Sampling = DEFAULT_SAMPLING  # candidates after the first sample more freely
 
 
 @dataclass
@@ -104,6 +105,9 @@ class NodeOutcome:
     question: str | None
     steps: int
     usage: Usage
+    # The conversation as sent: system and task, then the turns (old observations elided).
+    prompt: tuple[Message, ...] = ()
+    messages: tuple[Message, ...] = ()
 
 
 class AgentExit(Exception):
@@ -168,7 +172,7 @@ class Agent:
         limits: AgentLimits,
         budget: TokenBudget,
         deadline: Deadline,
-        trajectory: Trajectory,
+        trajectory: Recorder,
     ) -> None:
         self.llm, self.sandbox, self.task, self.limits = llm, sandbox, task, limits
         self.budget, self.deadline, self.trajectory = budget, deadline, trajectory
@@ -197,7 +201,16 @@ class Agent:
             while True:
                 await self.step()
         except AgentExit as exit_:
-            outcome = NodeOutcome(exit_.kind, exit_.summary, exit_.question, self.steps, self.usage)
+            sent = self.conversation.messages
+            outcome = NodeOutcome(
+                exit_.kind,
+                exit_.summary,
+                exit_.question,
+                self.steps,
+                self.usage,
+                tuple(sent[:2]),
+                tuple(sent[2:]),
+            )
             return outcome
         except BaseException as failure:
             error = repr(failure)
@@ -212,6 +225,10 @@ class Agent:
                 tokens=usage_record(self.usage),
                 error=error,
                 elided=self.conversation.elided,
+                # The conversation in the candidate record's shape: what preference pairs
+                # from outcomes (a CI fix that turned CI green) are made of.
+                prompt=self.conversation.messages[:2],
+                messages=self.conversation.messages[2:],
             )
 
     async def step(self) -> None:
@@ -245,7 +262,9 @@ class Agent:
         self.conversation.fit()
         messages = list(self.conversation.messages)
         started = time.monotonic()
-        reply = await self.llm.complete(messages, self.tools, force_tool=force_tool)
+        reply = await self.llm.complete(
+            messages, self.tools, force_tool=force_tool, sampling=self.limits.sampling
+        )
         self.budget.add(reply.usage)
         self.usage = self.usage + reply.usage
         self.conversation.note_prompt_tokens(reply.usage.prompt_tokens, messages)
@@ -350,7 +369,7 @@ async def run_node(
     limits: AgentLimits,
     budget: TokenBudget,
     deadline: Deadline,
-    trajectory: Trajectory,
+    trajectory: Recorder,
 ) -> NodeOutcome:
     """Work on `task.node` until the agent finishes, asks, or a limit ends it. LLMError and
     sandbox failures propagate; the trajectory has the node's end either way."""

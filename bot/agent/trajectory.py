@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from bot.agent.llm import Message, Reply, Usage
 
@@ -43,6 +43,12 @@ def query_record(
         "ms": ms,
         "tokens": usage_record(reply.usage),
     }
+
+
+class Recorder(Protocol):
+    """Where the agent writes its records: a `Trajectory`, or one that tags each record."""
+
+    def record(self, **fields: Any) -> None: ...
 
 
 class Trajectory:

@@ -72,6 +72,8 @@ class RunSummary:
     question: str | None = None
     outcome: str | None = None
     attempt: int = 1
+    # The attempts tree's scores (bot/run/candidates.py): node, candidate, reward, chosen, …
+    candidates: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False, default=str)
@@ -161,8 +163,13 @@ def feed_event(record: dict[str, Any]) -> dict[str, Any] | None:
         }
     if kind == "plan":
         return {"ts": ts, "kind": "plan", "attempt": record.get("attempt"), **_plan_view(record)}
+    if kind == "candidate":  # its score, not its conversation and diff
+        shown = ("node", "candidate", "reward", "score", "chosen", "outcome")
+        return {"ts": ts, "kind": kind, **{k: record.get(k) for k in shown}}
     if kind in ("node_start", "node_end", "ci", "outcome", "resume", "timing"):
-        keep = {k: v for k, v in record.items() if k not in ("queries", "actions", "tokens")}
+        # A node's conversation (`prompt`, `messages`) stays in the trajectory file.
+        dropped = ("queries", "actions", "tokens", "prompt", "messages")
+        keep = {k: v for k, v in record.items() if k not in dropped}
         if isinstance(keep.get("summary"), str):
             keep["summary"] = cut(keep["summary"], OUTPUT_CHARS)
         return keep

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     ci_timeout_s: float = 1800.0
     # At most one edit of a run's status comment this often; endings and questions go at once.
     status_edit_interval_s: float = 5.0
+    # Candidates of one requirement (`attempts` in .github/pilot.yml) working at once.
+    max_parallel_attempts: PositiveInt = 2
     # How often the worker compares unfinished runs with GitHub and asks GitHub again for
     # deliveries that failed: a lost event, or a wiped Redis, costs at most this long.
     reconcile_interval_s: PositiveFloat = 60.0

@@ -120,6 +120,9 @@ class WorkflowRunInfo:
     name: str
     status: str
     conclusion: str | None
+    # Each re-run is a new attempt of the same run: the CI phase waits for the attempt after
+    # the one it re-ran (bot/run/phases/ci.py).
+    run_attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,17 @@ class ReviewInfo:
     state: str
     body: str
     author: str
+
+
+@dataclass(frozen=True)
+class PullCommit:
+    """A commit of a pull request: who wrote it (the account's login when GitHub matched
+    its email to one, else empty) and whether it merges (the base brought in)."""
+
+    sha: str
+    author_login: str
+    author_email: str
+    merge: bool
 
 
 @dataclass(frozen=True)
@@ -241,12 +255,34 @@ class GitHubClient(Protocol):
         """Every check suite of `sha`, with how many check runs each holds."""
         ...
 
+    async def branch_sha(self, repo: Repo, branch: str) -> str | None:
+        """The commit `branch` points at now; None when there is no such branch."""
+        ...
+
+    async def changed_files(self, repo: Repo, base: str, head: str) -> list[str]:
+        """The paths `head` changed since it and `base` met (GitHub's compare, up to 300)."""
+        ...
+
+    async def rerun_failed_jobs(self, repo: Repo, run_id: int) -> bool:
+        """Re-runs the failed jobs of a workflow run (and the jobs that need them) as a new
+        attempt; False when GitHub refuses (the run has no failed jobs, is not completed, or
+        the App may not re-run it)."""
+        ...
+
     async def mark_ready_for_review(self, repo: Repo, number: int) -> None: ...
 
     async def review(self, repo: Repo, pull: int, review_id: int) -> ReviewInfo: ...
 
     async def review_comments(self, repo: Repo, pull: int, review_id: int) -> list[ReviewComment]:
         """The line comments a review holds, oldest first."""
+        ...
+
+    async def pull_reviews(self, repo: Repo, pull: int) -> list[ReviewInfo]:
+        """Every review of the pull request, oldest first."""
+        ...
+
+    async def pull_commits(self, repo: Repo, pull: int) -> list[PullCommit]:
+        """The pull request's commits, oldest first (GitHub lists at most 250)."""
         ...
 
     async def reply_to_review_comment(

@@ -276,6 +276,16 @@ class Checkout:
         )  # fmt: skip
         return f"{decode(log)}\n{decode(diff)}"
 
+    async def diff_against_base(self) -> str:
+        """The branch's change since it left the base branch, head included, as a unified
+        diff without binary content."""
+        _, diff, _ = await self.git.run(
+            "diff", "--no-color", "--no-ext-diff", "--no-textconv",
+            f"refs/remotes/origin/{self.base_branch}...{self.head_sha}", "--",
+            git_dir=self.path,
+        )  # fmt: skip
+        return decode(diff)
+
     async def _push(self, refspec: str, token: str | None) -> None:
         code, out, stderr = await self.git.run(
             "push", "--porcelain", "--no-verify", self.remote_url, refspec,

@@ -1,4 +1,5 @@
-"""CI evidence calls of the installation client: check runs, commit statuses, failed job logs."""
+"""CI calls of the installation client: check runs, commit statuses, failed job logs, a
+branch's head (to compare CI with), and re-running a workflow run's failed jobs."""
 
 from __future__ import annotations
 
@@ -121,7 +122,13 @@ class CiCalls:
             )
             runs = resp.json()["workflow_runs"]
             found.extend(
-                WorkflowRunInfo(r["id"], r.get("name") or "", str(r["status"]), r.get("conclusion"))
+                WorkflowRunInfo(
+                    r["id"],
+                    r.get("name") or "",
+                    str(r["status"]),
+                    r.get("conclusion"),
+                    int(r.get("run_attempt") or 1),
+                )
                 for r in runs
             )
             if len(runs) < 100:
@@ -149,6 +156,34 @@ class CiCalls:
             if len(suites) < 100:
                 break
         return found
+
+    async def branch_sha(self, repo: Repo, branch: str) -> str | None:
+        try:
+            resp = await self.gh.rest.repos.async_get_branch(repo.owner, repo.name, branch)
+        except RequestFailed as exc:
+            if exc.response.status_code == 404:
+                return None
+            raise
+        return str(resp.json()["commit"]["sha"])
+
+    async def changed_files(self, repo: Repo, base: str, head: str) -> list[str]:
+        resp = await self.gh.rest.repos.async_compare_commits(
+            repo.owner, repo.name, f"{base}...{head}"
+        )
+        return [f["filename"] for f in resp.json().get("files") or []]
+
+    async def rerun_failed_jobs(self, repo: Repo, run_id: int) -> bool:
+        # 403 is GitHub's refusal ("no failed jobs to re-run", a run not completed, an App
+        # without actions: write); the run then goes on as if nothing were re-run.
+        try:
+            await self.gh.rest.actions.async_re_run_workflow_failed_jobs(
+                repo.owner, repo.name, run_id
+            )
+        except RequestFailed as exc:
+            if exc.response.status_code in (403, 404):
+                return False
+            raise
+        return True
 
     async def _jobs(self, repo: Repo, run_id: int) -> list[tuple[int, str, str | None, str]]:
         """(id, name, conclusion, status) of the latest attempt's jobs of a workflow run."""

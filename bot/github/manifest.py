@@ -18,8 +18,9 @@ PERMISSIONS: dict[str, str] = {
     "checks": "read",
     # commit statuses, read as CI evidence
     "statuses": "read",
-    # workflow runs, their jobs and the failed jobs' logs
-    "actions": "read",
+    # workflow runs, their jobs and the failed jobs' logs (read); re-running failed jobs
+    # once to tell a flaky failure from the run's own (write)
+    "actions": "write",
     # the repository and the collaborator-permission API (GitHub grants it to every App)
     "metadata": "read",
 }

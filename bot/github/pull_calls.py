@@ -8,12 +8,21 @@ from githubkit import AppInstallationAuthStrategy, GitHub
 from githubkit.exception import RequestFailed
 from githubkit.utils import UNSET
 from githubkit_schemas.latest.models import (
+    Commit,
     PullRequest,
+    PullRequestReview,
     PullRequestReviewComment,
     PullRequestSimple,
 )
 
-from bot.github.api import DraftsNotSupported, PullInfo, Repo, ReviewComment, ReviewInfo
+from bot.github.api import (
+    DraftsNotSupported,
+    PullCommit,
+    PullInfo,
+    Repo,
+    ReviewComment,
+    ReviewInfo,
+)
 
 # GitHub's whole message for a draft where the plan has none (a bare 422, no `errors`).
 DRAFTS_REFUSED = "Draft pull requests are not supported"
@@ -134,6 +143,34 @@ class PullCalls:
             if c.pull_request_review_id == review_id:
                 comments.append(_review_comment(c))
         return comments
+
+    async def pull_reviews(self, repo: Repo, pull: int) -> list[ReviewInfo]:
+        reviews: list[ReviewInfo] = []
+        r: PullRequestReview
+        async for r in self.gh.rest.paginate(
+            self.gh.rest.pulls.async_list_reviews,
+            owner=repo.owner,
+            repo=repo.name,
+            pull_number=pull,
+            per_page=100,
+        ):
+            reviews.append(ReviewInfo(r.id, r.state, r.body or "", r.user.login if r.user else ""))
+        return reviews
+
+    async def pull_commits(self, repo: Repo, pull: int) -> list[PullCommit]:
+        commits: list[PullCommit] = []
+        c: Commit
+        async for c in self.gh.rest.paginate(
+            self.gh.rest.pulls.async_list_commits,
+            owner=repo.owner,
+            repo=repo.name,
+            pull_number=pull,
+            per_page=100,
+        ):
+            login = getattr(c.author, "login", None) or ""
+            email: str = getattr(c.commit.author, "email", None) or ""
+            commits.append(PullCommit(c.sha, str(login), email, len(c.parents) > 1))
+        return commits
 
     async def reply_to_review_comment(
         self, repo: Repo, pull: int, comment_id: int, body: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from redis.asyncio import Redis
 
@@ -24,12 +24,16 @@ TOKENS = PREFIX + "tokens"  # prompt, completion → count
 SANDBOX_SECONDS = PREFIX + "sandbox_seconds"  # phase → seconds
 CI = PREFIX + "ci"  # attempts, and result|source → count
 LABEL_TO_PR = PREFIX + "label_to_pr"  # bucket upper bound → count, and "sum"
+OUTCOMES = PREFIX + "outcomes"  # what|result → count (bot/run/outcomes.py)
+TIME_TO_MERGE = PREFIX + "time_to_merge"  # bucket upper bound → count, and "sum"
 ATTEMPTS = "attempts"
 SUM = "sum"
 SEP = "|"
 
 # Seconds; a scripted run takes a few, a real one minutes, a stuck one up to its 3 h limit.
 LABEL_TO_PR_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 10800.0)
+# Seconds from the label to the merge: people review in hours or days, not minutes.
+TIME_TO_MERGE_BUCKETS = (600.0, 1800.0, 3600.0, 14400.0, 43200.0, 86400.0, 259200.0, 604800.0)
 
 
 def series(*labels: str) -> str:
@@ -47,8 +51,8 @@ def bound_name(upper: float) -> str:
     return "+Inf" if math.isinf(upper) else repr(float(upper))
 
 
-def bucket_of(seconds: float) -> str:
-    return bound_name(next((b for b in LABEL_TO_PR_BUCKETS if seconds <= b), math.inf))
+def bucket_of(seconds: float, bounds: tuple[float, ...] = LABEL_TO_PR_BUCKETS) -> str:
+    return bound_name(next((b for b in bounds if seconds <= b), math.inf))
 
 
 class RedisRunMetrics:
@@ -77,6 +81,14 @@ class RedisRunMetrics:
         seconds = max(0.0, seconds)
         await self._write((LABEL_TO_PR, bucket_of(seconds), 1), (LABEL_TO_PR, SUM, seconds))
 
+    async def outcome(self, what: str, result: str) -> None:
+        await self._add(OUTCOMES, series(what, result), 1)
+
+    async def time_to_merge(self, seconds: float) -> None:
+        seconds = max(0.0, seconds)
+        bucket = bucket_of(seconds, TIME_TO_MERGE_BUCKETS)
+        await self._write((TIME_TO_MERGE, bucket, 1), (TIME_TO_MERGE, SUM, seconds))
+
     async def _add(self, key: str, name: str, amount: int) -> None:
         await self._write((key, name, amount))
 
@@ -99,10 +111,11 @@ class RedisRunMetrics:
 class Histogram:
     buckets: dict[float, float] = field(default_factory=dict)  # upper bound → count in it
     sum: float = 0.0
+    bounds: tuple[float, ...] = LABEL_TO_PR_BUCKETS
 
     def cumulative(self) -> list[tuple[str, float]]:
         """Prometheus's buckets: each counts what is at or under it, +Inf last."""
-        bounds = sorted({*LABEL_TO_PR_BUCKETS, *self.buckets, math.inf})
+        bounds = sorted({*self.bounds, *self.buckets, math.inf})
         total, out = 0.0, []
         for bound in bounds:
             total += self.buckets.get(bound, 0.0)
@@ -121,38 +134,52 @@ class MetricsSnapshot:
     ci_results: dict[tuple[str, str], float] = field(default_factory=dict)
     label_to_pr: Histogram = field(default_factory=Histogram)
     phases: dict[str, int] = field(default_factory=dict)  # runs in each phase
+    outcomes: dict[tuple[str, str], float] = field(default_factory=dict)
+    time_to_merge: Histogram = field(
+        default_factory=lambda: Histogram(bounds=TIME_TO_MERGE_BUCKETS)
+    )
 
 
 async def read_snapshot(redis: Redis) -> MetricsSnapshot:
     """Every family and the runs' phases in one pipelined round trip."""
     async with redis.pipeline(transaction=False) as pipe:
-        for key in (JOBS, TOKENS, SANDBOX_SECONDS, CI, LABEL_TO_PR, PHASES):
+        for key in (
+            JOBS,
+            TOKENS,
+            SANDBOX_SECONDS,
+            CI,
+            LABEL_TO_PR,
+            PHASES,
+            OUTCOMES,
+            TIME_TO_MERGE,
+        ):
             pipe.hgetall(key)
-        jobs, tokens, sandbox, ci, label_to_pr, phases = await pipe.execute()
-    return snapshot_of(jobs, tokens, sandbox, ci, label_to_pr, phases)
+        jobs, tokens, sandbox, ci, label_to_pr, phases, outcomes, to_merge = await pipe.execute()
+    snapshot = snapshot_of(jobs, tokens, sandbox, ci, label_to_pr, phases)
+    return replace(
+        snapshot,
+        outcomes=pairs_of(outcomes),
+        time_to_merge=histogram_of(to_merge, TIME_TO_MERGE_BUCKETS),
+    )
 
 
 Hash = dict[bytes, bytes] | dict[str, str]
 
 
-def snapshot_of(
-    jobs: Hash, tokens: Hash, sandbox: Hash, ci: Hash, label_to_pr: Hash, phases: Hash
-) -> MetricsSnapshot:
-    job_counts: dict[tuple[str, str], float] = {}
-    for name, value in jobs.items():
+def pairs_of(found: Hash) -> dict[tuple[str, str], float]:
+    """A hash of two-label series; fields of another shape are left out."""
+    counts: dict[tuple[str, str], float] = {}
+    for name, value in found.items():
         labels = labels_of(name, 2)
         if labels is not None:
-            job_counts[(labels[0], labels[1])] = float(value)
-    ci_results: dict[tuple[str, str], float] = {}
-    attempts = 0.0
-    for name, value in ci.items():
-        if as_text(name) == ATTEMPTS:
-            attempts = float(value)
-        elif (labels := labels_of(name, 2)) is not None:
-            ci_results[(labels[0], labels[1])] = float(value)
+            counts[(labels[0], labels[1])] = float(value)
+    return counts
+
+
+def histogram_of(found: Hash, bounds: tuple[float, ...] = LABEL_TO_PR_BUCKETS) -> Histogram:
     buckets: dict[float, float] = {}
     total = 0.0
-    for name, value in label_to_pr.items():
+    for name, value in found.items():
         if as_text(name) == SUM:
             total = float(value)
         else:
@@ -160,6 +187,20 @@ def snapshot_of(
                 buckets[float(as_text(name))] = float(value)
             except ValueError:
                 continue
+    return Histogram(buckets, total, bounds)
+
+
+def snapshot_of(
+    jobs: Hash, tokens: Hash, sandbox: Hash, ci: Hash, label_to_pr: Hash, phases: Hash
+) -> MetricsSnapshot:
+    job_counts = pairs_of(jobs)
+    ci_results: dict[tuple[str, str], float] = {}
+    attempts = 0.0
+    for name, value in ci.items():
+        if as_text(name) == ATTEMPTS:
+            attempts = float(value)
+        elif (labels := labels_of(name, 2)) is not None:
+            ci_results[(labels[0], labels[1])] = float(value)
     by_phase: dict[str, int] = {}
     for phase in phases.values():
         by_phase[as_text(phase)] = by_phase.get(as_text(phase), 0) + 1
@@ -169,6 +210,6 @@ def snapshot_of(
         sandbox_seconds={as_text(k): float(v) for k, v in sandbox.items()},
         ci_attempts=attempts,
         ci_results=ci_results,
-        label_to_pr=Histogram(buckets, total),
+        label_to_pr=histogram_of(label_to_pr),
         phases=by_phase,
     )

@@ -83,8 +83,10 @@ def worker_families(snapshot: MetricsSnapshot) -> list[Metric]:
     )
     results = CounterMetricFamily(
         "pilot_ci_results",
-        "CI verdicts runs acted on, by result (green or red) and source (ci: the repository's "
-        "checks; sandbox: the test command, run when no CI reported in time).",
+        "CI verdicts runs acted on, by result (green, red, or flaky / pre_existing: red only "
+        "by failures that passed on a re-run or fail on the base branch too) and source "
+        "(ci: the repository's checks; sandbox: the test command, run when no CI reported "
+        "in time).",
         labels=["result", "source"],
     )
     for (result, source), value in sorted(snapshot.ci_results.items()):
@@ -97,7 +99,39 @@ def worker_families(snapshot: MetricsSnapshot) -> list[Metric]:
         buckets=histogram.cumulative(),
         sum_value=histogram.sum,
     )
-    return [jobs, runs, tokens, sandbox, attempts, results, label_to_pr]
+    return [
+        jobs,
+        runs,
+        tokens,
+        sandbox,
+        attempts,
+        results,
+        label_to_pr,
+        *outcome_families(snapshot),
+    ]
+
+
+def outcome_families(snapshot: MetricsSnapshot) -> list[Metric]:
+    """The outcome rewards runs recorded (bot/run/outcomes.py) and the time to merge."""
+    outcomes = CounterMetricFamily(
+        "pilot_outcomes",
+        "Outcome rewards recorded, by what was judged (ci: a CI verdict on an attempt; review: "
+        "a reviewer's verdict; human_commits: people's commits on the branch, read at the end; "
+        "merged, closed: the pull request's end) and its result (green or red; approved or "
+        "changes_requested; none or some; merged; closed).",
+        labels=["what", "result"],
+    )
+    for (what, result), value in sorted(snapshot.outcomes.items()):
+        outcomes.add_metric([what, result], value)
+    histogram = snapshot.time_to_merge
+    to_merge = HistogramMetricFamily(
+        "pilot_time_to_merge_seconds",
+        "Seconds from the request that queued a run (the label or /pilot run) to its pull "
+        "request being merged.",
+        buckets=histogram.cumulative(),
+        sum_value=histogram.sum,
+    )
+    return [outcomes, to_merge]
 
 
 class DeliveriesCollector:

@@ -37,12 +37,22 @@ class RunMetrics(Protocol):
         ...
 
     async def ci_result(self, result: str, source: str) -> None:
-        """`result` green or red, from `source` ci (the repository's checks) or sandbox (the
-        `test` command run when no CI reported)."""
+        """`result` green or red (or flaky, pre_existing: red only by checks that passed on a
+        re-run or are red on the base branch too), from `source` ci (the repository's checks)
+        or sandbox (the `test` command run when no CI reported)."""
         ...
 
     async def label_to_pr(self, seconds: float) -> None:
         """From the request that queued the run to its draft pull request being opened."""
+        ...
+
+    async def outcome(self, what: str, result: str) -> None:
+        """An outcome reward was recorded (`bot.run.outcomes`): `what` ci, review,
+        human_commits, merged or closed, and its `result` (green, approved, some, …)."""
+        ...
+
+    async def time_to_merge(self, seconds: float) -> None:
+        """From the request that queued the run to its pull request being merged."""
         ...
 
 
@@ -65,6 +75,12 @@ class NoRunMetrics:
         return None
 
     async def label_to_pr(self, seconds: float) -> None:
+        return None
+
+    async def outcome(self, what: str, result: str) -> None:
+        return None
+
+    async def time_to_merge(self, seconds: float) -> None:
         return None
 
 

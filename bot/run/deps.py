@@ -61,6 +61,7 @@ class RunDeps:
     force_tools: bool = False
     context_tokens: int = 48_000
     ci_timeout_s: float = 600.0
+    max_parallel_attempts: int = 2  # candidates of one requirement working at once
     scheduler: Scheduler | None = None
     signals: StopSignals | None = None
     feed: RunFeed | None = None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.core.snapshot import IssueSnapshot
-from bot.github.api import DraftsNotSupported, GitHubApp, GitHubClient, Repo
+from bot.github.api import DraftsNotSupported, GitHubApp, GitHubClient, IssueInfo, Repo
 from bot.github.status_comment import defang, find_status_comment
 from bot.run.report import StatusReport, status_report, wip_title
 from bot.run.state import RESTING_PHASES, RunState
@@ -83,6 +83,18 @@ class RunHost(Protocol):
 
     async def check_suites(self, sha: str) -> list[Any]: ...
 
+    async def branch_sha(self, branch: str) -> str | None:
+        """The commit `branch` points at now (the base branch's CI is compared with ours)."""
+        ...
+
+    async def changed_files(self, base: str, head: str) -> list[str]:
+        """The paths the run's commits changed since `base` (what a failure may be ours by)."""
+        ...
+
+    async def rerun_failed_jobs(self, run_id: int) -> bool:
+        """Re-runs a workflow run's failed jobs on the same commit; False when refused."""
+        ...
+
     async def mark_ready(self, number: int) -> None: ...
 
     async def review(self, number: int, review_id: int) -> Any: ...
@@ -90,6 +102,10 @@ class RunHost(Protocol):
     async def review_comments(self, number: int, review_id: int) -> list[Any]: ...
 
     async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None: ...
+
+    async def pull_reviews(self, number: int) -> list[Any]: ...
+
+    async def pull_commits(self, number: int) -> list[Any]: ...
 
     async def read_config(self, ref: str) -> str | None: ...
 
@@ -137,7 +153,8 @@ class GitHubRunHost:
         self._repo = repo
         self._issue = issue
         self._status_id: int | None = None
-        self._milestone: tuple[str, tuple[str, ...]] | None = None
+        self._planned: bool | None = None
+        self._issue_read: IssueInfo | None = None
         self._status = CoalescedComment(self._write_status, edit_interval_s)
         self._target: RunTarget | None = None
         self._issue_author: str | None = None
@@ -167,12 +184,14 @@ class GitHubRunHost:
         return self._target
 
     async def _read_issue(self) -> IssueRef:
-        issue = await self._gh.issue(self._repo, self._issue)
+        issue = self._issue_read = await self._gh.issue(self._repo, self._issue)
         self._issue_author = issue.author
         return IssueRef(issue.number, issue.title, issue.body or "")
 
     async def issue_now(self) -> IssueNow:
-        issue = await self._gh.issue(self._repo, self._issue)
+        # This job's own read when it made one (a session without a snapshot reads the issue
+        # first): the same moment, for one request less.
+        issue = self._issue_read or await self._gh.issue(self._repo, self._issue)
         self._issue_author = issue.author
         return IssueNow(issue.state == "open", tuple(issue.labels))
 
@@ -200,12 +219,12 @@ class GitHubRunHost:
 
     async def save_state(self, state: RunState, report: StatusReport) -> None:
         body = status_body(state, report)
-        # A run rests on an ending, a question or a wait: people see those at once. A new
-        # phase or a node done is work a worker that dies next must not do again; only the
-        # steps within one go out at most once an interval.
-        milestone = (state.phase.value, _tree_statuses(state))
-        urgent = state.phase in RESTING_PHASES or milestone != self._milestone
-        self._milestone = milestone
+        # A run rests on an ending, a question or a wait: people see those at once. A new plan
+        # is a model's work that a worker dying next would pay for again (pushed nodes are
+        # found again by their commits' trailers); the rest goes out at most once an interval.
+        planned = state.tree is not None
+        urgent = state.phase in RESTING_PHASES or (planned and self._planned is False)
+        self._planned = planned
         await self._status.submit(body, urgent=urgent)
 
     async def flush(self) -> None:
@@ -264,6 +283,16 @@ class GitHubRunHost:
     async def check_suites(self, sha: str) -> list[Any]:
         return list(await self._gh.check_suites(self._repo, sha))
 
+    async def branch_sha(self, branch: str) -> str | None:
+        return await self._gh.branch_sha(self._repo, branch)
+
+    async def changed_files(self, base: str, head: str) -> list[str]:
+        return await self._gh.changed_files(self._repo, base, head)
+
+    async def rerun_failed_jobs(self, run_id: int) -> bool:
+        await self._fenced()
+        return await self._gh.rerun_failed_jobs(self._repo, run_id)
+
     async def mark_ready(self, number: int) -> None:
         await self._fenced()
         await self._gh.mark_ready_for_review(self._repo, number)
@@ -277,6 +306,12 @@ class GitHubRunHost:
     async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None:
         await self._fenced()
         await self._gh.reply_to_review_comment(self._repo, number, comment_id, body)
+
+    async def pull_reviews(self, number: int) -> list[Any]:
+        return list(await self._gh.pull_reviews(self._repo, number))
+
+    async def pull_commits(self, number: int) -> list[Any]:
+        return list(await self._gh.pull_commits(self._repo, number))
 
     async def read_config(self, ref: str) -> str | None:
         return await self._gh.file_text(self._repo, CONFIG_PATH, ref)
@@ -317,7 +352,3 @@ class GitHubRunHost:
     async def update_pull(self, number: int, body: str) -> None:
         await self._fenced()
         await self._gh.update_pull(self._repo, number, body=body)
-
-
-def _tree_statuses(state: RunState) -> tuple[str, ...]:
-    return tuple(f"{n.get('id')}={n.get('status')}" for n in state.tree or [])

@@ -116,6 +116,15 @@ class LocalRunHost:
     async def check_suites(self, sha: str) -> list[Any]:
         return []
 
+    async def branch_sha(self, branch: str) -> str | None:
+        return None  # no CI to compare with
+
+    async def changed_files(self, base: str, head: str) -> list[str]:
+        return []  # never asked: without a base sha there is no comparison
+
+    async def rerun_failed_jobs(self, run_id: int) -> bool:
+        return False
+
     async def mark_ready(self, number: int) -> None:
         self._out.write("\nThe branch is ready for review.\n")
 
@@ -127,6 +136,12 @@ class LocalRunHost:
 
     async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None:
         raise LookupError("a local run has no reviews")
+
+    async def pull_reviews(self, number: int) -> list[Any]:
+        return []
+
+    async def pull_commits(self, number: int) -> list[Any]:
+        return []
 
     async def read_config(self, ref: str) -> str | None:
         return await _git(self._repo, "show", f"{ref}:.github/pilot.yml")

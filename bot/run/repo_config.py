@@ -44,6 +44,13 @@ class RepoConfig(BaseModel):
     # permission, which the manifest leaves out. `allowed` lets the agent change them, for an
     # App a maintainer gave that permission; a push GitHub still refuses becomes a question.
     workflows: Literal["read-only", "allowed"] = "read-only"
+    # `auto`: a run whose change makes the README or docs untrue (a flag, a public name, a
+    # config key they mention) ends with a `docs` requirement that updates them in the same PR.
+    docs: Literal["auto", "never"] = "auto"
+    # Candidates per requirement (bot/run/candidates.py): `failing` tries more only when the
+    # test command fails after the first; `always` tries every requirement `attempts` times.
+    attempts: int = Field(default=1, ge=1, le=5)
+    attempts_on: Literal["failing", "always"] = "failing"
 
     def allows(self, login: str) -> bool:
         """Whether `login` may drive runs, on top of the write-permission check."""

@@ -114,6 +114,10 @@ class RunState:
     ci_extra: int = 0  # attempts people granted beyond the budget with `continue`
     ci_history: list[dict[str, Any]] = field(default_factory=list)
     best_sha: str | None = None
+    # The awaited sha's red checks as first judged, what the base branch said of them, and
+    # the workflow runs re-run on it (run id → attempt re-run) while their new attempts
+    # run (bot/run/phases/ci.py): at most one re-run per sha.
+    ci_triage: dict[str, Any] | None = None
     handled: list[str] = field(default_factory=list)
     outcome: str | None = None
     # When the run last came to an end (stopped, failed, merged, closed): a request to run
@@ -134,6 +138,11 @@ class RunState:
     # Whether the work is held off the branch for a writer's review, and what was shown for
     # it (run/hold_rule.py); None until the run decides, at its start.
     hold: dict[str, Any] | None = None
+    # `/pilot retry attempts=N`: candidates per requirement from then on, over the config's.
+    attempts: int | None = None
+    # The attempts tree's scores (bot/run/candidates.py), the last few, for the dashboard;
+    # the whole of each candidate is in the trajectory.
+    candidates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def numbers(self) -> list[int]:

@@ -43,4 +43,5 @@ def run_summary(
         question=state.question,
         outcome=state.outcome,
         attempt=state.attempt,
+        candidates=list(state.candidates),
     )

@@ -25,6 +25,7 @@ from bot.github.api import GitHubApp, Repo
 from bot.github.workspace import Workspace
 from bot.metrics.counters import RedisRunMetrics
 from bot.metrics.timing import counted
+from bot.run.candidates import owning_run
 from bot.run.controller import Controller
 from bot.run.deps import RunDeps
 from bot.run.failsafe import guarded
@@ -294,6 +295,7 @@ def run_deps_from(settings: Settings, llm: LLM | None, sandboxes: Sandboxes) -> 
         force_tools=settings.llm_force_tools,
         context_tokens=settings.llm_context_tokens,
         ci_timeout_s=settings.ci_timeout_s,
+        max_parallel_attempts=settings.max_parallel_attempts,
     )
 
 
@@ -363,7 +365,8 @@ async def sandboxes_reap(ctx: dict[str, Any], sandboxes: Sandboxes) -> None:
     redis = ctx["redis"]
 
     async def alive(run_id: str) -> bool:
-        return await is_held(redis, run_id)
+        # A candidate's sandbox (bot/run/candidates.py) lives while its run's lease does.
+        return await is_held(redis, owning_run(run_id))
 
     removed = await reaper(alive)
     if removed:

@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from bot.agent.llm import LLMError, Message, Reply, ToolCall, ToolSpec, Usage
+from bot.agent.llm import (
+    DEFAULT_SAMPLING,
+    LLMError,
+    Message,
+    Reply,
+    Sampling,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
 from bot.agent.loop import (
     AgentLimits,
     Deadline,
@@ -31,7 +40,11 @@ class FakeLLM:
         self.requests: list[tuple[list[Message], list[ToolSpec], str | None]] = []
 
     async def complete(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec], force_tool: str | None = None
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        force_tool: str | None = None,
+        sampling: Sampling = DEFAULT_SAMPLING,
     ) -> Reply:
         self.requests.append((copy.deepcopy(list(messages)), list(tools), force_tool))
         reply = self.replies.pop(0)

@@ -118,6 +118,15 @@ SAMPLE_CONTEXT = {
         "notes": ["CI failed: test_x"],
     },
     "agent/malformed.md.j2": {"error": "bad JSON", "tool_names": ["finish"]},
+    "agent/docs_writer.md.j2": {},
+    "comments/ci_triage.md.j2": {
+        "sha": "abc1234",
+        "pre_existing": "`lint`",
+        "flaky": "`test`",
+        "ours": "",
+        "base": "main",
+        "base_sha": "def5678",
+    },
     "demo/issue.md.j2": {},
 }
 

@@ -35,7 +35,7 @@ def test_permissions_are_the_minimum() -> None:
         "contents": "write",
         "checks": "read",
         "statuses": "read",
-        "actions": "read",
+        "actions": "write",
         "metadata": "read",
     }
     assert "admin" not in PERMISSIONS.values()

@@ -206,6 +206,19 @@ async def test_review_its_comments_and_a_reply(
     assert await gh.review_comments(seeded.repo, pull.number, 987654) == []
 
 
+async def test_a_pulls_reviews_and_commits_for_its_outcome(
+    gh: InstallationClient, seeded: Seeded
+) -> None:
+    """What a run reads when its pull request closes (bot/run/outcomes.py)."""
+    pull = await gh.find_pull(seeded.repo, FEATURE)
+    assert pull is not None
+    reviews = await gh.pull_reviews(seeded.repo, pull.number)
+    assert ("CHANGES_REQUESTED", "alice") in [(r.state, r.author) for r in reviews]
+    commits = await gh.pull_commits(seeded.repo, pull.number)
+    assert commits and commits[-1].sha == seeded.feature_sha
+    assert not commits[-1].merge and commits[-1].author_email
+
+
 async def test_commit_statuses_latest_per_context(
     gh: InstallationClient, seeded: Seeded, sim: Ghsim
 ) -> None:
@@ -359,3 +372,28 @@ async def test_unmodelled_conclusions_reruns_and_expired_logs(app_private_key: s
         assert len(storage) == 1 and "authorization" not in storage[0].headers
     finally:
         await app.aclose()
+
+
+async def test_a_branch_head_and_a_re_run_of_failed_jobs(
+    gh: InstallationClient, seeded: Seeded
+) -> None:
+    """What the CI triage reads and asks for (bot/run/phases/ci_rerun.py)."""
+    assert await gh.branch_sha(seeded.repo, CI_BRANCH) == seeded.ci_sha
+    assert await gh.branch_sha(seeded.repo, "no-such-branch") is None
+    await _completed_checks(gh, seeded.repo, seeded.ci_sha, {"Unit tests", "Lint"})
+    deadline = time.monotonic() + CI_TIMEOUT
+    while (runs := await gh.workflow_runs(seeded.repo, seeded.ci_sha))[0].status != "completed":
+        assert time.monotonic() < deadline, runs
+        await asyncio.sleep(0.2)
+    [first] = runs
+    assert (first.conclusion, first.run_attempt) == ("failure", 1)
+
+    assert await gh.rerun_failed_jobs(seeded.repo, first.id) is True
+
+    [again] = await gh.workflow_runs(seeded.repo, seeded.ci_sha)
+    assert again.id == first.id and again.run_attempt == 2
+    while (runs := await gh.workflow_runs(seeded.repo, seeded.ci_sha))[0].status != "completed":
+        assert time.monotonic() < deadline + CI_TIMEOUT, runs
+        await asyncio.sleep(0.2)
+    assert runs[0].conclusion == "failure"  # `exit 1` fails every attempt
+    assert await gh.rerun_failed_jobs(seeded.repo, 10**9) is False  # no such run

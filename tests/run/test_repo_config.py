@@ -166,3 +166,11 @@ def test_workflows_are_read_only_unless_allowed() -> None:
     [problem] = problems_of("workflows: yes\n")
     assert (problem.line, problem.field) == (1, "workflows")
     assert "'read-only' or 'allowed'" in problem.message
+
+
+def test_docs_are_kept_true_unless_never() -> None:
+    assert RepoConfig().docs == "auto"
+    assert parse_repo_config("docs: never\n").docs == "never"
+    [problem] = problems_of("max_steps: 10\ndocs: false\n")
+    assert (problem.line, problem.field) == (2, "docs")
+    assert "'auto' or 'never'" in problem.message

@@ -141,6 +141,10 @@ async def test_what_workers_record_comes_back_as_prometheus_families(
     await two.ci_result("green", "sandbox")
     await one.label_to_pr(45.0)
     await two.label_to_pr(5000.0)
+    await one.outcome("ci", "green")
+    await two.outcome("ci", "green")
+    await one.outcome("review", "changes_requested")
+    await one.time_to_merge(7200.0)
     await redis.hset(PHASES, mapping={"a": "await_ci", "b": "await_ci", "c": "ready"})
 
     collector = WorkersCollector()
@@ -167,6 +171,11 @@ async def test_what_workers_record_comes_back_as_prometheus_families(
     assert value(found, "pilot_label_to_pr_seconds_sum") == 5045.0
     assert value(found, "pilot_runs", phase="await_ci") == 2
     assert value(found, "pilot_runs", phase="ready") == 1
+    assert value(found, "pilot_outcomes_total", what="ci", result="green") == 2
+    assert value(found, "pilot_outcomes_total", what="review", result="changes_requested") == 1
+    assert value(found, "pilot_time_to_merge_seconds_bucket", le="3600.0") == 0
+    assert value(found, "pilot_time_to_merge_seconds_bucket", le="14400.0") == 1
+    assert value(found, "pilot_time_to_merge_seconds_sum") == 7200.0
 
 
 async def test_a_recorder_whose_redis_is_gone_logs_and_never_raises(

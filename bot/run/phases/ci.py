@@ -1,12 +1,17 @@
 """CI as VERIFY: a verdict on the head CI is awaited on; ready when green, a fix within the
 budget when red (rolled back to the best commit when a fix made it worse), one question when
 workflow runs wait for a maintainer's approval, and the sandbox's test command in CI's place
-when no CI reports in time or every job it ran was skipped."""
+when no CI reports in time or every job it ran was skipped.
+
+Before a fix is spent, red checks are triaged (bot/run/ci_triage.py, phases/ci_rerun.py):
+those red on the base branch's head too are pre-existing, and the failed jobs are re-run once
+on the same commit, the run waiting on in AWAIT_CI; what passes then is flaky. Neither costs
+an attempt."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bot.agent.requirements import Requirement
@@ -14,7 +19,10 @@ from bot.core.inert import neutralise
 from bot.core.templates import render
 from bot.github.checkout import Checkout
 from bot.github.ci_report import CiVerdict, failure_notes, verdict
+from bot.run import outcomes
+from bot.run.ci_triage import Triage, triage
 from bot.run.kernel import Run
+from bot.run.phases.ci_rerun import first_red, kept, rerun_started, triage_of
 from bot.run.phases.pull_request import ReadyHost, await_ci, mark_ready
 from bot.run.phases.work import WorkHost, iterate
 from bot.run.report import pull_request_body
@@ -35,6 +43,12 @@ class CiHost(WorkHost, ReadyHost, Protocol):
 
     async def check_suites(self, sha: str) -> list[Any]: ...
 
+    async def branch_sha(self, branch: str) -> str | None: ...
+
+    async def changed_files(self, base: str, head: str) -> list[str]: ...
+
+    async def rerun_failed_jobs(self, run_id: int) -> bool: ...
+
     async def mark_ready(self, number: int) -> None: ...
 
     async def update_pull(self, number: int, body: str) -> None: ...
@@ -48,6 +62,7 @@ class CiEvidence:
     verdict: CiVerdict
     runs: list[Any]
     statuses: list[Any]
+    workflows: list[Any] = field(default_factory=list)
 
     async def failure_notes(self, host: CiHost) -> list[str]:
         """The failures as the fix agent reads them; only the job logs are fetched here."""
@@ -66,7 +81,8 @@ async def evidence(host: CiHost, sha: str) -> CiEvidence:
     runs = await host.check_runs(sha)
     statuses = await host.commit_statuses(sha)
     slug = await host.app_slug()
-    return CiEvidence(sha, verdict(runs, statuses, slug, workflows, suites), runs, statuses)
+    found = verdict(runs, statuses, slug, workflows, suites)
+    return CiEvidence(sha, found, runs, statuses, workflows)
 
 
 async def on_ci(run: Run[CiHost], state: RunState, sha: str, force: bool = False) -> None:
@@ -84,7 +100,23 @@ async def on_ci(run: Run[CiHost], state: RunState, sha: str, force: bool = False
     if result.state == "approval":
         await ask_approval(run, state, sha, result.approval)
         return
+    triaged: Triage | None = None
+    entry = triage_of(state, sha)
+    if entry is not None and entry.get("reruns"):
+        if not rerun_started(entry, found.workflows):
+            run.record(kind="ignored", ci_sha=sha, why="the re-run has not started yet")
+            return
+        triaged = triage(entry["failing"], entry.get("base_failing") or [], result.failing)
+    elif result.state == "red":
+        triaged = await first_red(run, state, sha, result.failing, found.runs, found.workflows)
+        if triaged is None:
+            return  # failed jobs re-run: their new verdict on this sha wakes the run
+    # Judged for good only now: until then the CI index must not settle the sha, or the
+    # re-run's verdict would be dropped unread.
     state.mark_handled(key)
+    if triaged is not None:
+        await after_triage(run, state, found, triaged)
+        return
     if result.state == "quiet":
         await no_ci(run, state, sha, f"CI skipped every job on `{sha[:7]}`")
         return
@@ -92,10 +124,55 @@ async def on_ci(run: Run[CiHost], state: RunState, sha: str, force: bool = False
     if not state.ci_history or state.ci_history[-1]["sha"] != sha:
         entry = {"sha": sha, "failing": len(result.failing), "names": result.failing}
         state.ci_history.append(entry)
+    await outcomes.on_ci_verdict(run, state, sha, result.state == "green", result.failing)
     if result.state == "green":
         await ready(run, state, sha, f"CI passed on `{sha[:7]}`: " + ", ".join(result.passing))
         return
     await fix_ci(run, state, sha, await found.failure_notes(run.host), result.failing)
+
+
+async def after_triage(
+    run: Run[CiHost], state: RunState, found: CiEvidence, triaged: Triage
+) -> None:
+    """Says in the pull request what is not the run's to fix (once per sha), then goes on as
+    green when nothing else failed, or spends a fix on the rest alone."""
+    sha = found.sha
+    base_sha = (triage_of(state, sha) or {}).get("base_sha")
+    for name, said in triaged.verdicts.items():
+        run.record(kind="ci_triage", sha=sha, check=name, verdict=said, base_sha=base_sha)
+    result = "red" if triaged.ours else "flaky" if triaged.flaky else "pre_existing"
+    await run.deps.metrics.ci_result(result, "ci")
+    if not state.ci_history or state.ci_history[-1]["sha"] != sha:
+        # Only the run's own failures: a fix is judged (and rolled back) by those.
+        ours = {"sha": sha, "failing": len(triaged.ours), "names": kept(triaged.ours)}
+        state.ci_history.append(ours)
+    await outcomes.on_ci_verdict(run, state, sha, triaged.green, triaged.ours)
+    if triaged.pre_existing or triaged.flaky:
+        assert run.target is not None
+        body = render(
+            "comments/ci_triage.md.j2",
+            sha=sha[:7],
+            base=neutralise(state.base_branch or run.target.base_branch),
+            base_sha=(base_sha or "")[:7],
+            pre_existing=_listed(triaged.pre_existing),
+            flaky=_listed(triaged.flaky),
+            ours=_listed(triaged.ours),
+        )
+        await run.host.post_once(f"triage-{sha}", body, state.pr_number)
+    if triaged.green:
+        how = f"CI on `{sha[:7]}` shows no failure of this pull request's making"
+        if triaged.pre_existing:
+            how += f"; failing on the base branch too: {_listed(triaged.pre_existing)}"
+        if triaged.flaky:
+            how += f"; flaky, passed on a re-run: {_listed(triaged.flaky)}"
+        await ready(run, state, sha, how)
+        return
+    own = replace(found, verdict=replace(found.verdict, failing=triaged.ours))
+    await fix_ci(run, state, sha, await own.failure_notes(run.host), triaged.ours)
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(f"`{neutralise(name)}`" for name in names[:8])
 
 
 def _best(state: RunState) -> str | None:

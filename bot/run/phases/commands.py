@@ -5,6 +5,7 @@ any known command to the run as it is."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -112,12 +113,19 @@ async def go_on(run: Run[CommandsHost], state: RunState, said: Said) -> None:
         await run.save(state, state.phase)
         return
     if name == "retry":
-        state.token_base = state.prompt_tokens + state.completion_tokens
-        state.outcome = None
         if state.phase not in (Phase.ASKED, Phase.FAILED, Phase.STOPPED):
             await said.reply("Nothing to retry: the run is not stuck.")
             await run.save(state, state.phase)
             return
+        attempts = retry_attempts(answer)
+        if attempts == 0:
+            await said.reply("`attempts=N` takes a number from 1 to 5; nothing retried.")
+            await run.save(state, state.phase)
+            return
+        state.attempts = attempts or state.attempts
+        answer = re.sub(r"\battempts=\S*", "", answer).strip()
+        state.token_base = state.prompt_tokens + state.completion_tokens
+        state.outcome = None
     await said.reply(
         f"Going on with @{said.sender}'s answer."
         if name == "continue"
@@ -163,6 +171,16 @@ async def go_on(run: Run[CommandsHost], state: RunState, said: Said) -> None:
         await on_ci(run, state, state.ci_sha or "", force=True)
         return
     await start(run, state)
+
+
+def retry_attempts(args: str) -> int | None:
+    """N of `retry attempts=N` (candidates per requirement from then on, 1 to 5); None when
+    not given, 0 when given but not such a number."""
+    found = re.search(r"\battempts=(\S*)", args)
+    if found is None:
+        return None
+    value = found.group(1)
+    return int(value) if value.isdigit() and 1 <= int(value) <= 5 else 0
 
 
 COMMANDS: dict[str, Command] = {

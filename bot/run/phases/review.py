@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from bot.agent.requirements import Requirement
 from bot.core.hidden import strip_hidden
 from bot.core.text import cut
+from bot.run import outcomes
 from bot.run.kernel import Run
 from bot.run.phases.pull_request import await_ci
 from bot.run.phases.work import WorkHost, iterate
@@ -21,6 +22,10 @@ class ReviewHost(WorkHost, Protocol):
 
     async def reply_to_review_comment(self, number: int, comment_id: int, body: str) -> None: ...
 
+    async def pull_reviews(self, number: int) -> list[Any]: ...
+
+    async def pull_commits(self, number: int) -> list[Any]: ...
+
 
 async def on_review(run: Run[ReviewHost], state: RunState, event: dict[str, Any]) -> None:
     review_id = int(event["review_id"])
@@ -30,6 +35,7 @@ async def on_review(run: Run[ReviewHost], state: RunState, event: dict[str, Any]
     if state.phase not in (Phase.AWAIT_CI, Phase.READY, Phase.ASKED):
         return
     review = await run.host.review(state.pr_number, review_id)
+    await outcomes.on_review_verdict(run, state, review)
     if not run.config.allows(review.author):
         state.mark_handled(key)
         run.record(kind="ignored", review=review_id, why="reviewer not in allowed_users")
@@ -76,6 +82,8 @@ async def review_addressed(run: Run[ReviewHost], state: RunState, comments: list
 
 
 async def on_pull_closed(run: Run[ReviewHost], state: RunState, merged: bool) -> None:
+    if state.phase not in (Phase.MERGED, Phase.CLOSED) and state.pr_number is not None:
+        await outcomes.on_closed(run, state, merged)
     state.outcome = "success" if merged else "rejected"
     run.record(kind="outcome", outcome=state.outcome, pr=state.pr_number)
     await run.resume(state)

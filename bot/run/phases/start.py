@@ -1,11 +1,12 @@
 """The start path: plan the issue into a requirement tree (or ask when no plan comes), wait for
-approval when the repo asks for it, work the tree's nodes and open the pull request. A worker
-that died anywhere on it resumes from the saved state and the branch's commit trailers."""
+approval when the repo asks for it, work the tree's nodes (and a last `docs` node when the work
+changed what the docs describe) and open the pull request. A worker that died anywhere on it
+resumes from the saved state and the branch's commit trailers."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import Protocol
 
@@ -16,6 +17,7 @@ from bot.core.branches import branch_name
 from bot.github.checkout import Checkout
 from bot.run.hold_rule import is_held
 from bot.run.kernel import Parked, Run
+from bot.run.phases.docs import docs_node, docs_notes
 from bot.run.phases.hold import HoldHost, decide_once, hold_for_review
 from bot.run.phases.pull_request import PullRequestHost, open_pull
 from bot.run.phases.work import WorkHost, WorkItem, work
@@ -48,7 +50,7 @@ async def start(run: Run[StartHost], state: RunState) -> None:
             return
         tree = RequirementTree.from_state(state.tree or [])
         await _mark_committed(tree, checkout, state)
-        items = _tree_items(tree)
+        items = _tree_items(run, state, checkout, tree)
 
         async def then() -> None:
             if checkout.head_sha == checkout.base_tip and state.pr_number is None:
@@ -109,9 +111,12 @@ async def _mark_committed(tree: RequirementTree, checkout: Checkout, state: RunS
     state.head_sha = checkout.head_sha
 
 
-def _tree_items(tree: RequirementTree) -> Callable[[], WorkItem | None]:
-    def next_item() -> WorkItem | None:
-        node = tree.next_pending()
-        return WorkItem(node) if node is not None else None
+def _tree_items(
+    run: Run[StartHost], state: RunState, checkout: Checkout, tree: RequirementTree
+) -> Callable[[], Awaitable[WorkItem | None]]:
+    async def next_item() -> WorkItem | None:
+        # The first pass only: once the plan's nodes are done, the docs catch up with them.
+        node = tree.next_pending() or await docs_node(run, state, checkout, tree)
+        return WorkItem(node, docs_notes(node)) if node is not None else None
 
     return next_item

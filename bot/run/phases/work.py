@@ -4,18 +4,20 @@ fix, a review, an answer) run by the agent, committed and pushed, then the repo'
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Protocol
 
 from bot.agent.llm import Usage
-from bot.agent.loop import AgentLimits, Deadline, NodeOutcome, NodeTask, TokenBudget, run_node
+from bot.agent.loop import AgentLimits, Deadline, NodeOutcome, NodeTask, TokenBudget
 from bot.agent.repo_map import repo_map
 from bot.agent.requirements import NodeStatus, Requirement, RequirementTree
 from bot.core.text import cut
 from bot.github.checkout import Checkout, WorkflowChange
-from bot.run.kernel import KernelHost, Parked, Run, Stopped
+from bot.run.candidates import Attempts
+from bot.run.kernel import KernelHost, Parked, Run
 from bot.run.state import LocalCheck, Phase, RunState
 from bot.sandbox.api import Sandbox, SandboxSession, SandboxSpec
 
@@ -33,11 +35,20 @@ class WorkItem:
     park_as: str = "execute"  # what `parked["kind"]` says when the agent cannot finish it
 
 
+# Where the next item comes from; it may look at the branch first (the start path's docs node).
+Items = Callable[[], WorkItem | Awaitable[WorkItem | None] | None]
+
+
+async def next_item(items: Items) -> WorkItem | None:
+    item = items()
+    return await item if inspect.isawaitable(item) else item
+
+
 async def work(
     run: Run[WorkHost],
     state: RunState,
     checkout: Checkout,
-    items: Callable[[], WorkItem | None],
+    items: Items,
     tree: RequirementTree | None,
     check: bool = False,
     then: Callable[[], Awaitable[None]] | None = None,
@@ -45,7 +56,7 @@ async def work(
     """Runs the agent on each item `items` gives, in one sandbox session, committing and
     pushing each; True when anything was pushed. Parks when an item cannot be finished.
     `then` runs before the sandbox goes: tearing it down is not worth a person's wait."""
-    item = items()
+    item = await next_item(items)
     spec = SandboxSpec(
         run.run_id,
         run.config.image or run.deps.sandbox_image,
@@ -141,7 +152,7 @@ async def _execute(
     session: SandboxSession,
     checkout: Checkout,
     first: WorkItem,
-    items: Callable[[], WorkItem | None],
+    items: Items,
     tree: RequirementTree | None,
 ) -> bool:
     assert run.target is not None
@@ -180,30 +191,27 @@ async def _execute(
                 test_command=run.config.test,
                 notes=[*item.notes, *state.answers.get(node.id, [])],
             )
-            since = perf_counter()
-            assert run.trajectory is not None
-            outcome = await run.unless_stopped(
-                run_node(run.deps.llm, sandbox, task, limits, budget, deadline, run.trajectory)
-            )
-            run.timing("agent", since, node=node.id, steps=outcome.steps)
-            await run.spend(state, outcome.usage)
-            state.steps += outcome.steps
-            if run.stop_requested:
-                raise Stopped
+            # One candidate, or several scored by tests (`attempts`): the best is committed.
+            attempts = Attempts(run, state, checkout, task, limits, budget, deadline)
+            choice = await attempts.choose(sandbox)
+            outcome = choice.outcome
             if outcome.kind != "finished":
                 _set_status(state, tree, node, NodeStatus.BLOCKED)
                 await run.park(state, node, outcome, item.park_as)
                 raise Parked
             try:
-                if await _commit(run, state, node, outcome, sandbox, checkout, author, token):
+                if await _commit(
+                    run, state, node, outcome, sandbox, checkout, author, token, choice.patch
+                ):
                     pushed = True
             except WorkflowChange as change:
                 _set_status(state, tree, node, NodeStatus.BLOCKED)
                 await ask_workflow_change(run, state, node, change, item.park_as)
                 raise Parked from change
+            await choice.settle(sandbox, checkout)
             _set_status(state, tree, node, NodeStatus.DONE)
             await run.save(state, Phase.EXECUTE)
-            item = items()
+            item = await next_item(items)
     return pushed
 
 
@@ -225,10 +233,14 @@ async def _commit(
     checkout: Checkout,
     author: tuple[str, str],
     token: str | None,
+    patch: bytes | None = None,
 ) -> bool:
+    """Commits and pushes the node's work: `patch` (a chosen candidate's), or else what the
+    sandbox changed since the last commit."""
     assert run.target is not None
     since = perf_counter()
-    patch = await sandbox.take_patch()
+    if patch is None:
+        patch = await sandbox.take_patch()
     message = f"{node.title}\n\n{outcome.summary}".strip()
     trailers = [("Pilot-Issue", f"#{run.target.issue.number}"), ("Pilot-Node", node.id)]
     read_only = run.config.workflows != "allowed"

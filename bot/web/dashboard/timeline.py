@@ -118,6 +118,12 @@ def event(number: int, raw: dict[str, Any]) -> EventView:
     elif kind == "outcome":
         title = f"Outcome: {raw.get('outcome')}"
         tone = "good" if raw.get("outcome") == "success" else ""
+    elif kind == "candidate":
+        chosen = bool(raw.get("chosen"))
+        title = f"Candidate {raw.get('candidate')}" + (": chosen" if chosen else "")
+        reward = raw.get("reward")
+        meta = f"reward {reward:.2f}" if isinstance(reward, int | float) else ""
+        tone = "good" if chosen else "muted"
     elif kind == "timing":
         title = f"{raw.get('phase')} took {duration(raw.get('ms'))}"
         tone = "muted"

@@ -94,6 +94,18 @@ class CiView:
 
 
 @dataclass(frozen=True)
+class CandidateView:
+    """One candidate of a requirement's attempts tree."""
+
+    node: str
+    candidate: int
+    score: str
+    reward: str
+    chosen: bool
+    tone: str
+
+
+@dataclass(frozen=True)
 class RunHead:
     """Everything on a run's page but its timeline."""
 
@@ -116,6 +128,7 @@ class RunHead:
     tree: list[NodeView]
     ci: list[CiView]
     done: str
+    candidates: list[CandidateView] = field(default_factory=list)
 
 
 def phase(name: str) -> tuple[str, str]:
@@ -233,6 +246,41 @@ def ci(run: RunSummary) -> list[CiView]:
     return shown
 
 
+def candidate_score(entry: dict[str, Any]) -> str:
+    """`tests pass · 0 failing · 12 lines`, from what the state keeps of a candidate."""
+    tests = entry.get("tests_pass")
+    failing, lines = entry.get("failing"), entry.get("diff_lines")
+    if lines is None:
+        return "did not finish"
+    return " · ".join(
+        part
+        for part in (
+            "" if tests is None else "tests pass" if tests else "tests fail",
+            f"{failing} failing" if isinstance(failing, int) else "",
+            f"{lines} lines",
+        )
+        if part
+    )
+
+
+def candidates(run: RunSummary) -> list[CandidateView]:
+    shown = []
+    for entry in run.candidates:
+        reward = entry.get("reward")
+        chosen = bool(entry.get("chosen"))
+        shown.append(
+            CandidateView(
+                node=str(entry.get("node") or ""),
+                candidate=int(entry.get("candidate") or 0),
+                score=candidate_score(entry),
+                reward=f"{reward:.2f}" if isinstance(reward, int | float) else "",
+                chosen=chosen,
+                tone="good" if chosen else "muted",
+            )
+        )
+    return shown
+
+
 def run_head(run: RunSummary, now: float) -> RunHead:
     label, tone = phase(run.phase)
     nodes = tree(run.tree)
@@ -256,4 +304,5 @@ def run_head(run: RunSummary, now: float) -> RunHead:
         tree=nodes,
         ci=ci(run),
         done=done(run),
+        candidates=candidates(run),
     )

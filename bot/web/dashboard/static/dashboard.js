@@ -125,6 +125,16 @@
     ]);
   }
 
+  function candidateRow(c) {
+    return el("tr", { className: "cand-" + c.tone }, [
+      el("td", { className: "node-id", text: c.node }),
+      el("td", { className: "num", text: String(c.candidate) }),
+      el("td", { className: "names", text: c.score }),
+      el("td", { className: "num", text: c.reward }),
+      el("td", { text: c.chosen ? "chosen" : "" }),
+    ]);
+  }
+
   function event(e) {
     const head = el("div", { className: "ev-head" }, [
       el("span", { className: "time", text: e.time }),
@@ -173,6 +183,8 @@
     showTree(r.tree);
     const ci = r.ci.map(ciRow);
     byId("ci").replaceChildren(...(ci.length ? ci : [el("tr", { className: "empty" }, [el("td", { colspan: "4", text: "No CI result yet." })])]));
+    byId("candidates-panel").hidden = !r.candidates.length;
+    byId("candidates").replaceChildren(...r.candidates.map(candidateRow));
 
     const list = byId("events");
     for (const e of data.events) {
