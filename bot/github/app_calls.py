@@ -19,14 +19,12 @@ class AppCalls:
     _as_app: GitHub[AppAuthStrategy]
 
     async def installation_ids(self) -> list[int]:
-        found: list[int] = []
-        page = 1
-        while True:
-            resp = await self._as_app.rest.apps.async_list_installations(per_page=PAGE, page=page)
-            found.extend(i.id for i in resp.parsed_data)
-            if len(resp.parsed_data) < PAGE:
-                return found
-            page += 1
+        return [
+            i.id
+            async for i in self._as_app.rest.paginate(
+                self._as_app.rest.apps.async_list_installations, per_page=PAGE
+            )
+        ]
 
     async def hook_deliveries(self, pages: int = 3) -> list[HookDelivery]:
         """The App's latest deliveries, newest first, up to `pages` pages of 100 (GitHub pages

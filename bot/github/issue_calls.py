@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
 from githubkit import AppInstallationAuthStrategy, GitHub
@@ -30,30 +30,29 @@ class IssueCalls:
     async def installation_repos(self) -> list[Repo]:
         """Every repository the installation reaches."""
         found: list[Repo] = []
-        page = 1
-        while True:
-            resp = await self.gh.rest.apps.async_list_repos_accessible_to_installation(
-                per_page=100, page=page
-            )
-            repos = resp.parsed_data.repositories
-            found.extend(Repo.parse(r.full_name) for r in repos)
-            if len(repos) < 100:
-                return found
-            page += 1
+        async for r in self.gh.rest.paginate(
+            self.gh.rest.apps.async_list_repos_accessible_to_installation,
+            map_func=lambda resp: resp.parsed_data.repositories,
+            per_page=100,
+        ):
+            found.append(Repo.parse(r.full_name))
+        return found
 
     async def open_labelled_issues(self, repo: Repo, label: str) -> list[int]:
         """The numbers of open issues (not pull requests) that carry `label`."""
         found: list[int] = []
-        page = 1
-        while True:
-            resp = await self.gh.rest.issues.async_list_for_repo(
-                repo.owner, repo.name, state="open", labels=label, per_page=100, page=page
-            )
-            issues = cast("list[Issue]", resp.parsed_data)
-            found.extend(i.number for i in issues if not i.pull_request)
-            if len(issues) < 100:
-                return found
-            page += 1
+        i: Issue
+        async for i in self.gh.rest.paginate(
+            self.gh.rest.issues.async_list_for_repo,
+            owner=repo.owner,
+            repo=repo.name,
+            state="open",
+            labels=label,
+            per_page=100,
+        ):
+            if not i.pull_request:
+                found.append(i.number)
+        return found
 
     async def permission(self, repo: Repo, login: str) -> str:
         try:

@@ -33,7 +33,7 @@ from bot.run.lease import LeaseLost
 from bot.run.repo_config import RepoConfig, RepoConfigError, parse_repo_config
 from bot.run.report import StatusReport, status_report
 from bot.run.state import ENDINGS, Phase, RunState
-from bot.run.stop_watch import STOP_POLL_S, watching
+from bot.run.stop_watch import STOP_POLL_S, read_stop, watching
 from bot.run.summary import run_summary
 from bot.run.timed_session import TimedSession
 from bot.sandbox.api import SandboxError, SandboxSession, SandboxSpec
@@ -208,10 +208,7 @@ class Run(Generic[H]):
             await fence.check()
         signals = self.deps.signals
         if signals is not None and self.target is not None:
-            for number in state.numbers:
-                flag = await signals.stop_flag(self.repo_full_name, number)
-                if flag is not None:
-                    self.stop_reason, self.stop_requested = flag.reason, True
+            await read_stop(self, signals, state)
         if self.stop_requested:
             raise Stopped
 

@@ -55,12 +55,17 @@ async def _lease(run: Watched, fence: Fence) -> None:
     run.lease_lost = run.stop_requested = True
 
 
+async def read_stop(run: Watched, signals: StopSignals, state: RunState) -> None:
+    """Sets the run's stop flags from a stop asked for on its issue or pull request."""
+    for number in state.numbers:
+        flag = await signals.stop_flag(run.repo_full_name, number)
+        if flag is not None:
+            run.stop_reason, run.stop_requested = flag.reason, True
+
+
 async def _poll(run: Watched, signals: StopSignals, state: RunState) -> None:
     while not run.stop_requested:
-        for number in state.numbers:
-            flag = await signals.stop_flag(run.repo_full_name, number)
-            if flag is not None:
-                run.stop_reason, run.stop_requested = flag.reason, True
+        await read_stop(run, signals, state)
         edited = await signals.pause_requested(run.repo_full_name, state.issue)
         if edited is not None and run.target is not None:
             if edited != snapshot_of(state, run.target).sha256:
