@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.core.settings import SettingsError, get_settings
+from bot.dev.local_model import DEFAULT_MODEL, MODELS
 from handlers import router
 
 
@@ -102,6 +103,7 @@ def _demo(args: argparse.Namespace) -> int:
         web_port=args.web_port,
         model_port=args.model_port,
         local_model_venv=Path(args.local_model).resolve(),
+        local_model=args.model,
         sandbox_image=os.environ.get("PILOT_SANDBOX_IMAGE"),
         docker_host=os.environ.get("DOCKER_HOST"),
         timeout_s=args.timeout,
@@ -175,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--web-port", type=int, default=8000)
     demo.add_argument("--model-port", type=int, default=8081)
     demo.add_argument("--local-model", default=".run/llm", help="venv of the embedded model")
+    demo.add_argument(
+        "--model",
+        choices=sorted(MODELS),
+        default=DEFAULT_MODEL,
+        help="the embedded model, without PILOT_LLM_BASE_URL (default qwen; smollm2 is tiny)",
+    )
     demo.add_argument("--timeout", type=float, default=1800.0, help="seconds to follow the run")
     demo.add_argument("--exit", action="store_true", help="stop everything after the verdict")
     demo.add_argument(

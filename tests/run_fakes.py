@@ -116,6 +116,9 @@ class MemoryRunHost:
     async def failed_job_logs(self, sha: str) -> list[Any]:
         return list(self.job_logs_of.get(sha, []))
 
+    async def job_logs(self, sha: str) -> list[Any]:
+        return list(self.job_logs_of.get(sha, []))
+
     async def workflow_runs(self, sha: str) -> list[Any]:
         return list(self.workflow_runs_of.get(sha, []))
 

@@ -51,6 +51,9 @@ class Sampling:
 
 
 DEFAULT_SAMPLING = Sampling()
+# `force_tool=ANY_TOOL`: the model must call one of the tools, its choice (`tool_choice:
+# "required"`); one call per step where naming the tool first would take two.
+ANY_TOOL = "*required*"
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,8 @@ class LLM(Protocol):
         sampling: Sampling = DEFAULT_SAMPLING,
     ) -> Reply:
         """One chat completion offering `tools`; `force_tool` names the tool the model must call
-        (`tool_choice` naming it), for weak local models; `sampling` sets temperature and seed."""
+        (`tool_choice` naming it), or is ANY_TOOL, for weak local models; `sampling` sets
+        temperature and seed."""
         ...
 
 
@@ -111,9 +115,13 @@ class OpenAICompatibleLLM:
         api_key: str = "unused",
         timeout_s: float = 300.0,
         retry: RetryPolicy | None = None,
+        temperature: float | None = None,
+        max_output_tokens: int | None = None,
     ) -> None:
         self.base_url = base_url
         self.model = model
+        self.temperature = temperature  # for calls whose sampling leaves it open
+        self.max_output_tokens = max_output_tokens
         self.retry = retry or RetryPolicy()
         if self.retry.tries < 1:
             raise ValueError("RetryPolicy.tries must be at least 1")
@@ -185,18 +193,27 @@ class OpenAICompatibleLLM:
     ) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "messages": list(messages)}
         # Only what was asked for: some servers refuse a `seed` they do not support.
-        if sampling.temperature is not None:
-            request["temperature"] = sampling.temperature
+        temperature = sampling.temperature
+        if temperature is None:
+            temperature = self.temperature
+        if temperature is not None:
+            request["temperature"] = temperature
+        if self.max_output_tokens is not None:
+            request["max_tokens"] = self.max_output_tokens
         if sampling.seed is not None:
             request["seed"] = sampling.seed
-        if force_tool is not None:
+        if force_tool is not None and force_tool != ANY_TOOL:
             offered = {tool.get("function", {}).get("name") for tool in tools}
             if force_tool not in offered:
                 raise ValueError(f"force_tool {force_tool!r} is not among the tools offered")
         if tools:
             request["tools"] = list(tools)
             request["tool_choice"] = (
-                {"type": "function", "function": {"name": force_tool}} if force_tool else "auto"
+                "required"
+                if force_tool == ANY_TOOL
+                else {"type": "function", "function": {"name": force_tool}}
+                if force_tool
+                else "auto"
             )
         return request
 
@@ -241,6 +258,8 @@ def llm_from_settings(
         api_key=key.get_secret_value() if key is not None else "unused",
         timeout_s=settings.llm_timeout_s,
         retry=retry or RetryPolicy(tries=settings.llm_max_tries),
+        temperature=settings.llm_temperature,
+        max_output_tokens=settings.llm_max_output_tokens,
     )
 
 

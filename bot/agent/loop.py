@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.agent.conversation import Conversation
-from bot.agent.llm import DEFAULT_SAMPLING, LLM, Message, Reply, Sampling, ToolCall, Usage
-from bot.agent.requirements import Requirement, RequirementTree
+from bot.agent.finish_gate import FinishGate, scratch_note
+from bot.agent.llm import ANY_TOOL, DEFAULT_SAMPLING, LLM, Message, Reply, Sampling, ToolCall, Usage
+from bot.agent.stuck import StuckWatch
+from bot.agent.task import NodeTask, render_task
+from bot.agent.toolbox import ToolBox
 from bot.agent.tools import (
     CHOOSE_TOOL,
     TOOL_NAMES,
@@ -17,13 +20,13 @@ from bot.agent.tools import (
     Finish,
     MalformedCall,
     choose_tool_spec,
-    execute,
     parse_call,
     parse_choice,
     tool_specs,
 )
 from bot.agent.trajectory import Recorder, query_record, usage_record
 from bot.core.templates import render
+from bot.core.text import cut
 from bot.sandbox.api import WORKSPACE, Sandbox
 
 OutcomeKind = Literal[
@@ -39,11 +42,14 @@ class AgentLimits:
     context_tokens: int = 48_000
     keep_recent_turns: int = 4
     force_tools: bool = False  # two forced calls per step, for weak local models
+    require_tool: bool = False  # instead, one call per step that must call some tool
     command_timeout_s: float = 600.0
     # `.github/workflows/` may not be changed (GitHub refuses those pushes from an App
     # without the `workflows` permission): the prompt says so and the file tools refuse.
     workflows_read_only: bool = True
     sampling: Sampling = DEFAULT_SAMPLING  # candidates after the first sample more freely
+    # `finish` is refused once for each plain problem (no change, failing or weakened tests).
+    finish_gate: bool = True
 
 
 @dataclass
@@ -86,19 +92,6 @@ class Deadline:
 
 
 @dataclass(frozen=True)
-class NodeTask:
-    issue_number: int
-    issue_title: str
-    issue_body: str
-    node: Requirement
-    tree: RequirementTree
-    repo_map: str
-    setup_commands: Sequence[str] = ()
-    test_command: str | None = None
-    notes: Sequence[str] = ()  # answers from people, CI failures to fix: context for this node
-
-
-@dataclass(frozen=True)
 class NodeOutcome:
     kind: OutcomeKind
     summary: str
@@ -135,31 +128,6 @@ class LimitReached(AgentExit):
         self.kind = kind
 
 
-def tree_view(tree: RequirementTree, current: str) -> str:
-    """One line per node with its status; the node being worked on is marked."""
-    marks = {"done": "x", "in_progress": "~", "blocked": "!", "pending": " "}
-    return "\n".join(
-        f"- [{marks.get(str(node.status), ' ')}] {node.id}: {node.title} ({node.status})"
-        + ("  <- this one" if node.id == current else "")
-        for node in tree.nodes
-    )
-
-
-def render_task(task: NodeTask) -> str:
-    return render(
-        "agent/task.md.j2",
-        issue_number=task.issue_number,
-        issue_title=task.issue_title,
-        issue_body=task.issue_body,
-        node=task.node,
-        tree=tree_view(task.tree, task.node.id),
-        repo_map=task.repo_map,
-        setup_commands=list(task.setup_commands),
-        test_command=task.test_command,
-        notes=list(task.notes),
-    )
-
-
 TRUNCATED = " Your reply was cut at the output limit: write smaller files or edits."
 
 
@@ -179,14 +147,18 @@ class Agent:
         system = render(
             "agent/system.md.j2",
             workspace=WORKSPACE,
-            forced=limits.force_tools,
+            forced=limits.force_tools and not limits.require_tool,
             workflows_read_only=limits.workflows_read_only,
         )
         self.conversation = Conversation(
             system, render_task(task), limits.context_tokens, limits.keep_recent_turns
         )
         # The same tool list on every request keeps the provider's prompt cache warm.
-        self.tools = tool_specs() + ([choose_tool_spec()] if limits.force_tools else [])
+        forced = limits.force_tools and not limits.require_tool
+        self.tools = tool_specs() + ([choose_tool_spec()] if forced else [])
+        self.toolbox = ToolBox(sandbox, limits.observation_chars, limits.workflows_read_only)
+        self.gate = FinishGate(sandbox, task.test_command)
+        self.stuck = StuckWatch()
         self.steps = 0
         self.malformed_in_row = 0
         self.usage = Usage()
@@ -238,7 +210,12 @@ class Agent:
         self._record.update(queries=[], actions=[])
         started = time.monotonic()
         try:
-            reply = await (self.query_forced() if self.limits.force_tools else self.query())
+            if self.limits.require_tool:
+                reply: Reply | None = await self.query(force_tool=ANY_TOOL)
+            elif self.limits.force_tools:
+                reply = await self.query_forced()
+            else:
+                reply = await self.query()
             if reply is not None:
                 await self.execute(reply)
         except AgentExit as exit_:
@@ -309,29 +286,52 @@ class Agent:
                 malformed += 1
                 continue
             if isinstance(action, Finish):
-                ending = Finished(action.summary)
-                self.answer(call, "Finished.")
+                ending = await self.finish(call, action)
             elif isinstance(action, AskHuman):
                 ending = AskedHuman("Asked the maintainers a question.", action.question)
                 self.answer(call, "Your question was sent to the maintainers.")
             else:
-                timeout = max(1.0, min(self.limits.command_timeout_s, self.deadline.remaining_s))
-                self.answer(
-                    call,
-                    await execute(
-                        action,
-                        self.sandbox,
-                        timeout,
-                        self.limits.observation_chars,
-                        self.limits.workflows_read_only,
-                    ),
-                )
+                observation = await self.toolbox.execute(action, self.timeout_s())
+                self.answer(call, self.watch(call, observation))
         if ending is not None:
             raise ending
         if malformed == len(reply.tool_calls):
             self.malformed_turn(None)
         else:
             self.malformed_in_row = 0
+
+    def timeout_s(self) -> float:
+        return max(1.0, min(self.limits.command_timeout_s, self.deadline.remaining_s))
+
+    async def finish(self, call: ToolCall, action: Finish) -> AgentExit | None:
+        """The node's end, or None when the gate refuses this `finish` (its answer says why)."""
+        if self.limits.finish_gate:
+            seen = await self.gate.inspect(action.keep, self.timeout_s())
+            refusal = self.gate.review(seen)
+            if refusal is not None:
+                self._record["gate"] = sorted(self.gate.refused)
+                self.answer(call, self.watch(call, refusal))
+                return None
+        gone = await self.gate.remove_scratch(action.keep) if self.limits.finish_gate else []
+        self.answer(call, "Finished." + (f" {scratch_note(gone)}." if gone else ""))
+        return Finished(action.summary)
+
+    def watch(self, call: ToolCall, observation: str) -> str:
+        """`observation`, with a nudge when the same call failed the same way before; a question
+        to people when the nudge did not help."""
+        verdict = self.stuck.see(call.name, call.arguments, observation)
+        if verdict == "ask":
+            raise AskedHuman(
+                "Stuck: the same call kept getting the same answer.",
+                f"I am stuck on {self.task.node.id} ({self.task.node.title}): I made the same "
+                f"`{call.name}` call {self.stuck.counts.most_common(1)[0][1]} times, with the "
+                "same answer each time:\n\n"
+                f"{cut(observation, 1500)}\n\nHow should I go on?",
+            )
+        if verdict in ("nudge", "remind"):
+            nudge = render("agent/nudge.md.j2", tool=call.name, failed=verdict == "nudge")
+            return observation + "\n\n" + nudge
+        return observation
 
     def answer(self, call: ToolCall, observation: str) -> None:
         """Every tool call gets its tool message: the API refuses unanswered call ids."""

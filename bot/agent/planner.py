@@ -6,11 +6,12 @@ import hashlib
 import inspect
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.agent.llm import LLM, Message, Reply, ToolSpec, Usage
+from bot.agent.plan_size import size_plan
 from bot.agent.requirements import (
     MAX_CRITERIA,
     MAX_NODES,
@@ -111,10 +112,12 @@ async def plan(
     max_attempts: int = 3,
     force_tool: bool = False,
     on_step: OnStep | None = None,
+    instructions: str = "",
+    files: Sequence[tuple[str, str]] = (),
 ) -> PlanResult:
     messages: list[Message] = [
         {"role": "system", "content": render("planner/system.md.j2", max_nodes=MAX_NODES)},
-        {"role": "user", "content": task_prompt(issue, repo_map)},
+        {"role": "user", "content": task_prompt(issue, repo_map, instructions, files)},
     ]
     usage = Usage()
     reasons: list[str] = []
@@ -138,7 +141,12 @@ async def plan(
     raise PlanError(reasons, attempts=max_attempts, usage=usage)
 
 
-def task_prompt(issue: IssueText, repo_map: str) -> str:
+def task_prompt(
+    issue: IssueText,
+    repo_map: str,
+    instructions: str = "",
+    files: Sequence[tuple[str, str]] = (),
+) -> str:
     body = _clip(issue.body, MAX_ISSUE_CHARS)
     title = " ".join(issue.title.split())
     tree_map = _clip(repo_map, MAX_REPO_MAP_CHARS)
@@ -151,6 +159,9 @@ def task_prompt(issue: IssueText, repo_map: str) -> str:
         issue_fence=fence_for(title + "\n" + body),
         map_fence=fence_for(tree_map),
         max_nodes=MAX_NODES,
+        instructions=instructions,
+        instructions_fence=fence_for(instructions),
+        files=list(files),
     )
 
 
@@ -173,7 +184,7 @@ def judge(reply: Reply) -> tuple[RequirementTree | None, list[str]]:
         except ValueError as exc:
             return None, [f"`requirements` is a string that is not a JSON list: {exc}"]
     try:
-        return RequirementTree.from_plan(data), []
+        return size_plan(RequirementTree.from_plan(data)), []
     except PlanRejected as exc:
         return None, exc.reasons
 

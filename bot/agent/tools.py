@@ -7,19 +7,46 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.agent.llm import ToolCall, ToolSpec
-from bot.agent.observations import command_observation
-from bot.core.text import decode
 from bot.core.workflow_files import is_workflow_file, tool_refusal
-from bot.sandbox.api import Sandbox, SandboxFileError
 
-TOOL_NAMES = ("run_command", "write_file", "edit_file", "delete_file", "ask_human", "finish")
+TOOL_NAMES = (
+    "read_file",
+    "search",
+    "edit_file",
+    "write_file",
+    "undo_edit",
+    "run_command",
+    "delete_file",
+    "ask_human",
+    "finish",
+)
 CHOOSE_TOOL = "choose_tool"
+READ_LINES = 200  # a read without a range shows this many lines, then says how to see more
+SEARCH_HITS = 60
 
 
 @dataclass(frozen=True)
 class RunCommand:
     command: str
     timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ReadFile:
+    path: str
+    start_line: int | None = None
+    end_line: int | None = None
+
+
+@dataclass(frozen=True)
+class Search:
+    text: str
+    path: str = "."
+
+
+@dataclass(frozen=True)
+class UndoEdit:
+    path: str
 
 
 @dataclass(frozen=True)
@@ -48,24 +75,55 @@ class AskHuman:
 @dataclass(frozen=True)
 class Finish:
     summary: str
+    keep: tuple[str, ...] = ()  # new files that look like scratch but are meant to stay
 
 
-Action = RunCommand | WriteFile | EditFile | DeleteFile | AskHuman | Finish
+Action = (
+    RunCommand
+    | ReadFile
+    | Search
+    | WriteFile
+    | EditFile
+    | UndoEdit
+    | DeleteFile
+    | AskHuman
+    | Finish
+)
+FILE_CHANGES = (WriteFile, EditFile, UndoEdit, DeleteFile)
 
 
 class MalformedCall(Exception):
     """A tool call the agent cannot carry out; the message is what the model is told."""
 
 
-class EditError(Exception):
-    """A well-formed edit that does not apply: `old` matches zero or several times."""
-
-
 def _string(description: str) -> dict[str, str]:
     return {"type": "string", "description": description}
 
 
+_LINE = {"type": "integer", "description": "1-based line number."}
 _PARAMETERS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
+    "read_file": (
+        "Show a file with line numbers (the first 200 lines, or the range you give).",
+        {
+            "path": _string("Path relative to /workspace."),
+            "start_line": _LINE,
+            "end_line": _LINE,
+        },
+        ("path",),
+    ),
+    "search": (
+        "Find the lines that contain a text (exact, not a regex) in the files under a path.",
+        {
+            "text": _string("The text to look for, such as a function name."),
+            "path": _string("A file or folder relative to /workspace; default: everything."),
+        },
+        ("text",),
+    ),
+    "undo_edit": (
+        "Put a file back as it was before your last write_file, edit_file or delete_file on it.",
+        {"path": _string("Path relative to /workspace.")},
+        ("path",),
+    ),
     "run_command": (
         "Run a shell command in /workspace (bash -lc). No network. Returns the exit code, "
         "duration and output (long output is cut in the middle).",
@@ -81,7 +139,8 @@ _PARAMETERS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
         ("path", "content"),
     ),
     "edit_file": (
-        "Replace one exact, unique occurrence of `old` in a file by `new`.",
+        "Replace `old` by `new` in a file. Copy `old` exactly from the file (without the line "
+        "numbers), with enough lines to match one place. The answer shows the edited lines.",
         {
             "path": _string("Path relative to /workspace."),
             "old": _string("Exact text to replace; must occur exactly once."),
@@ -102,7 +161,14 @@ _PARAMETERS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
     ),
     "finish": (
         "Declare this requirement done: its acceptance criteria are met and the tests pass.",
-        {"summary": _string("What you changed and how you checked it.")},
+        {
+            "summary": _string("What you changed and how you checked it."),
+            "keep": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "New scratch-like files (repro.py, debug.txt) to keep; others go.",
+            },
+        },
         ("summary",),
     ),
 }
@@ -127,7 +193,7 @@ def _spec(
 
 
 def tool_specs() -> list[ToolSpec]:
-    """The six development tools as OpenAI function tools."""
+    """The development tools as OpenAI function tools."""
     return [_spec(name, *_PARAMETERS[name]) for name in TOOL_NAMES]
 
 
@@ -165,8 +231,16 @@ def _check(name: str, arguments: dict[str, Any]) -> None:
             continue
         kind = properties[key]["type"]
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        if (kind == "string" and not isinstance(value, str)) or (kind == "number" and not number):
-            raise MalformedCall(f"The argument `{key}` of `{name}` must be a {kind}.")
+        whole = number and float(value) == int(value)
+        strings = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        if (
+            (kind == "string" and not isinstance(value, str))
+            or (kind == "number" and not number)
+            or (kind == "integer" and not whole)
+            or (kind == "array" and not strings)
+        ):
+            wanted = "list of strings" if kind == "array" else kind
+            raise MalformedCall(f"The argument `{key}` of `{name}` must be a {wanted}.")
 
 
 def _choose_parameters() -> tuple[str, dict[str, Any], tuple[str, ...]]:
@@ -183,7 +257,8 @@ def parse_call(call: ToolCall) -> Action:
         )
     args = _arguments(call)
     _check(call.name, args)
-    if call.name in ("write_file", "edit_file", "delete_file") and not args["path"].strip():
+    paths = ("read_file", "write_file", "edit_file", "undo_edit", "delete_file")
+    if call.name in paths and not args["path"].strip():
         raise MalformedCall(f"`{call.name}` needs a non-empty path.")
     if call.name == "run_command":
         if not args["command"].strip():
@@ -192,6 +267,19 @@ def parse_call(call: ToolCall) -> Action:
         if timeout is not None and timeout <= 0:
             raise MalformedCall("`timeout_s` must be a positive number of seconds.")
         return RunCommand(args["command"], None if timeout is None else float(timeout))
+    if call.name == "read_file":
+        start, end = args.get("start_line"), args.get("end_line")
+        if (start is not None and start < 1) or (end is not None and end < 1):
+            raise MalformedCall("Line numbers start at 1.")
+        return ReadFile(
+            args["path"], None if start is None else int(start), None if end is None else int(end)
+        )
+    if call.name == "search":
+        if not args["text"].strip():
+            raise MalformedCall("`search` needs a non-empty `text`.")
+        return Search(args["text"], (args.get("path") or ".").strip() or ".")
+    if call.name == "undo_edit":
+        return UndoEdit(args["path"])
     if call.name == "write_file":
         return WriteFile(args["path"], args["content"])
     if call.name == "edit_file":
@@ -204,7 +292,7 @@ def parse_call(call: ToolCall) -> Action:
         return DeleteFile(args["path"])
     if call.name == "ask_human":
         return AskHuman(args["question"])
-    return Finish(args["summary"])
+    return Finish(args["summary"], tuple(args.get("keep") or ()))
 
 
 def parse_choice(call: ToolCall) -> str:
@@ -218,60 +306,9 @@ def parse_choice(call: ToolCall) -> str:
     return str(args["tool"])
 
 
-def apply_edit(text: str, old: str, new: str, path: str) -> str:
-    """`text` with its single occurrence of `old` replaced; EditError when not exactly one."""
-    count = text.count(old)
-    if count == 0:
-        raise EditError(
-            f"edit_file: `old` was not found in {path}. Read the file and copy the exact text, "
-            "whitespace included."
-        )
-    if count > 1:
-        raise EditError(
-            f"edit_file: `old` occurs {count} times in {path}; include more surrounding lines "
-            "so it matches exactly once."
-        )
-    return text.replace(old, new, 1)
-
-
 def refusal(action: Action, workflows_read_only: bool) -> str | None:
     """Why a file tool may not touch its path, if it may not: workflow files are read-only
     unless the repository allows them (`workflows: allowed` in `.github/pilot.yml`)."""
-    if not workflows_read_only or not isinstance(action, WriteFile | EditFile | DeleteFile):
+    if not workflows_read_only or not isinstance(action, FILE_CHANGES):
         return None
     return tool_refusal(action.path) if is_workflow_file(action.path) else None
-
-
-async def execute(
-    action: Action,
-    sandbox: Sandbox,
-    timeout_s: float,
-    observation_chars: int,
-    workflows_read_only: bool = False,
-) -> str:
-    """Carry out a sandbox action and describe the result; a failed or refused file operation
-    is an observation for the model, not an error for the run."""
-    refused = refusal(action, workflows_read_only)
-    if refused is not None:
-        return f"Error: {refused}"
-    try:
-        if isinstance(action, RunCommand):
-            timeout = min(action.timeout_s or timeout_s, timeout_s)
-            result = await sandbox.run(action.command, timeout)
-            return command_observation(result, observation_chars)
-        if isinstance(action, WriteFile):
-            data = action.content.encode()
-            await sandbox.write_file(action.path, data)
-            return f"Wrote {action.path} ({len(data)} bytes)."
-        if isinstance(action, EditFile):
-            text = decode(await sandbox.read_file(action.path))
-            await sandbox.write_file(
-                action.path, apply_edit(text, action.old, action.new, action.path).encode()
-            )
-            return f"Edited {action.path}: replaced 1 occurrence."
-        if isinstance(action, DeleteFile):
-            await sandbox.delete_file(action.path)
-            return f"Deleted {action.path}."
-    except (SandboxFileError, EditError) as error:
-        return f"Error: {error}"
-    raise TypeError(f"not a sandbox action: {action!r}")

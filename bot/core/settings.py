@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import PositiveFloat, PositiveInt, SecretStr, ValidationError, field_validator
+from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SANDBOX_IMAGE = "issue-pilot-sandbox:bookworm-1"
@@ -57,7 +58,17 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str | None = None
-    llm_force_tools: bool = False
+    # true: every agent step names its tool in a first call, then forces that tool; "required":
+    # one call per step that must call some tool (`tool_choice: required`), for servers that
+    # support it (the embedded model's does).
+    llm_force_tools: bool | Literal["required"] = False
+    # The temperature of calls that do not set their own (the first candidate, the planner);
+    # None leaves it to the provider, whose default (0.8 in llama.cpp's server) is too loose
+    # for a small model writing exact edits.
+    llm_temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    # The most tokens one reply may write (None: the provider's limit). A small model under a
+    # grammar can ramble on for minutes; the agent answers a cut reply with a hint.
+    llm_max_output_tokens: PositiveInt | None = None
     llm_timeout_s: float = 300.0
     llm_max_tries: int = 5
     # The agent trims its conversation to fit this; a small local model's window is smaller.

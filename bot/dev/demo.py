@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from bot.core.feed import RunFeedReader, RunSummary
 from bot.core.settings import Settings
 from bot.dev.display import event_lines, frame, settled, verdict
-from bot.dev.local_model import LocalModel, find_local_model
+from bot.dev.local_model import DEFAULT_MODEL, SMOLLM2, LocalModel, find_local_model
 from bot.dev.person import FULL_NAME, Person
 from bot.dev.scripted_model import ScriptedModel, load_script
 from bot.dev.stack import DemoError, Processes, answers, free_port
@@ -46,6 +46,7 @@ class DemoOptions:
     web_port: int = 8000
     model_port: int = 8081
     local_model_venv: Path = ROOT / ".run" / "llm"
+    local_model: str = DEFAULT_MODEL  # which embedded model, without PILOT_LLM_BASE_URL
     sandbox_image: str | None = None
     docker_host: str | None = None
     timeout_s: float = 1800.0
@@ -131,17 +132,29 @@ class Demo:
                 "PILOT_LLM_FORCE_TOOLS": str(s.llm_force_tools).lower(),
                 "PILOT_LLM_CONTEXT_TOKENS": str(s.llm_context_tokens),
             }
+            if s.llm_temperature is not None:
+                configured["PILOT_LLM_TEMPERATURE"] = str(s.llm_temperature)
+            if s.llm_max_output_tokens is not None:
+                configured["PILOT_LLM_MAX_OUTPUT_TOKENS"] = str(s.llm_max_output_tokens)
             if s.llm_api_key is not None:
                 configured["PILOT_LLM_API_KEY"] = s.llm_api_key.get_secret_value()
             return configured
-        self.local = find_local_model(self.options.local_model_venv)
+        self.local = find_local_model(self.options.local_model_venv, self.options.local_model)
         port = free_port(self.options.model_port)
-        self.out(
-            "model: none configured (PILOT_LLM_BASE_URL), so the embedded SmolLM2-135M runs "
-            "locally\n  in llama.cpp, in forced-tool mode. So small a model will probably not "
-            "solve the issue:\n  expect the bot to ask a person for help. Set PILOT_LLM_BASE_URL, "
-            "PILOT_LLM_API_KEY and\n  PILOT_LLM_MODEL to see a capable model solve it."
-        )
+        shown = self.local.kind.shown
+        if self.local.kind is SMOLLM2:
+            self.out(
+                f"model: none configured (PILOT_LLM_BASE_URL), so the embedded {shown} runs "
+                "locally\n  in llama.cpp, in forced-tool mode. So small a model will probably not "
+                "solve the issue:\n  expect the bot to ask a person for help."
+            )
+        else:
+            self.out(
+                f"model: none configured (PILOT_LLM_BASE_URL), so the embedded {shown} runs "
+                "locally\n  in llama.cpp (CPU only, forced-tool mode): a small coding model, "
+                "enough for this\n  one-line fix in a couple of minutes. Set PILOT_LLM_BASE_URL, "
+                "PILOT_LLM_API_KEY and\n  PILOT_LLM_MODEL to use a larger model."
+            )
         self.procs.start("model", self.local.command(port), dict(os.environ), ROOT)
         self.procs.wait_for(
             lambda: answers(f"http://127.0.0.1:{port}/v1/models"), "the local model", 120
@@ -269,7 +282,7 @@ def run_demo(options: DemoOptions, settings: Settings) -> int:
         number = demo.open_issue()
         live = sys.stdout.isatty()
         summary, took = asyncio.run(demo.follow(number, live))
-        result = verdict(summary, took, demo.local is not None)
+        result = verdict(summary, took, demo.local is not None and demo.local.kind is SMOLLM2)
         out("")
         for line in demo.links(number, summary):
             out(line)

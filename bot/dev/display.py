@@ -120,7 +120,7 @@ class Verdict:
     line: str
 
 
-def verdict(summary: RunSummary | None, elapsed_s: float, local_model: bool) -> Verdict:
+def verdict(summary: RunSummary | None, elapsed_s: float, tiny_model: bool) -> Verdict:
     """The demo's last line: what became of the issue, in one sentence."""
     took = f"in {clock(elapsed_s)}"
     if summary is None:
@@ -128,7 +128,7 @@ def verdict(summary: RunSummary | None, elapsed_s: float, local_model: bool) -> 
     if summary.phase in ("ready", "merged"):
         ci = f"CI green on attempt {summary.ci_attempt} of {summary.ci_max}"
         return Verdict(True, f"Verdict: solved {took}: PR #{summary.pr_number} is ready ({ci}).")
-    small = " (expected with the embedded 135M model)" if local_model else ""
+    small = " (expected with the embedded 135M model)" if tiny_model else ""
     if summary.phase == "asked":
         question = _one_line(summary.question or "how to go on", 120)
         return Verdict(False, f"Verdict: not solved{small}; the bot asked a person {took}: "

@@ -247,6 +247,11 @@ class GitHubClient(Protocol):
         """Logs of the failed Actions jobs of the workflow runs for `sha`."""
         ...
 
+    async def job_logs(self, repo: Repo, sha: str) -> list[JobLog]:
+        """Logs of the Actions jobs for `sha` that ran to their end (passed or failed), a
+        bounded number of them."""
+        ...
+
     async def workflow_runs(self, repo: Repo, sha: str) -> list[WorkflowRunInfo]:
         """Every Actions workflow run for `sha` (`GET /actions/runs?head_sha=`)."""
         ...

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from bot.core.text import decode
@@ -14,6 +15,7 @@ from bot.core.workflow_files import PUSH_REFUSAL, workflow_files
 from bot.github.git import Git, WorkspaceError, redact
 
 _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+_TRAILER_LINE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*: ")
 
 
 class PushRejected(WorkspaceError):
@@ -82,6 +84,23 @@ def format_message(message: str, trailers: Sequence[tuple[str, str]]) -> str:
     return body + ("\n\n" + "\n".join(lines) if lines else "") + "\n"
 
 
+@dataclass(frozen=True)
+class NodeCommit:
+    """A commit of the run's on its branch: the node it did, its message and its diff."""
+
+    node: str
+    subject: str
+    body: str  # without the trailers
+    diff: str
+
+
+def _without_trailers(body: str) -> str:
+    paragraphs = body.strip().split("\n\n")
+    if all(_TRAILER_LINE.match(line) for line in paragraphs[-1].splitlines()):
+        paragraphs.pop()
+    return "\n\n".join(paragraphs).strip()
+
+
 class Checkout:
     """One run's clone: a bare repository over the mirror's objects, its own index, one branch."""
 
@@ -142,10 +161,14 @@ class Checkout:
         return [p for p in out.decode("utf-8", "replace").split("\0") if p]
 
     async def file_at_head(self, path: str) -> bytes | None:
+        return await self.file_at(self.head_sha, path)
+
+    async def file_at(self, sha: str, path: str) -> bytes | None:
+        """The file `path` in commit `sha` (`base_tip` for the base branch's); None when the
+        commit has no such file."""
         code, out, _ = await self.git.run(
-            "cat-file", "blob", f"{self.head_sha}:{path.lstrip('/')}", git_dir=self.path,
-            check=False,
-        )  # fmt: skip
+            "cat-file", "blob", f"{sha}:{path.lstrip('/')}", git_dir=self.path, check=False
+        )
         return out if code == 0 else None
 
     async def commit_patch(
@@ -286,6 +309,14 @@ class Checkout:
         )  # fmt: skip
         return decode(diff)
 
+    async def merge_base(self) -> str | None:
+        """Where the branch left the base branch; None when they share no history."""
+        code, out, _ = await self.git.run(
+            "merge-base", f"refs/remotes/origin/{self.base_branch}", self.head_sha,
+            git_dir=self.path, check=False,
+        )  # fmt: skip
+        return out.decode().strip() or None if code == 0 else None
+
     async def _push(self, refspec: str, token: str | None) -> None:
         code, out, stderr = await self.git.run(
             "push", "--porcelain", "--no-verify", self.remote_url, refspec,
@@ -316,6 +347,28 @@ class Checkout:
         raise WorkspaceError(
             f"git push failed with exit code {code}", command, f"{report}\n{stderr}"
         )
+
+    async def node_commits(self) -> list[NodeCommit]:
+        """The commits between the base branch and head that carry a `Pilot-Node` trailer,
+        oldest first, each with its message and its diff (binary files named, not shown)."""
+        _, out, _ = await self.git.run(
+            "log", "--reverse", "--no-color", "--no-ext-diff", "--no-textconv", "--patch",
+            "--format=%x1e%(trailers:key=Pilot-Node,valueonly,unfold)%x1f%s%x1f%b%x1f",
+            f"refs/remotes/origin/{self.base_branch}..{self.head_sha}", "--",
+            git_dir=self.path,
+        )  # fmt: skip
+        found: list[NodeCommit] = []
+        for record in decode(out).split("\x1e")[1:]:
+            fields = record.split("\x1f", 3)
+            if len(fields) != 4:
+                continue  # a message holding the separators itself: not ours to guess at
+            node, subject, body, diff = fields
+            ids = node.split()
+            if ids:
+                found.append(
+                    NodeCommit(ids[-1], subject.strip(), _without_trailers(body), diff.strip("\n"))
+                )
+        return found
 
     async def trailers_on_branch(self) -> list[dict[str, str]]:
         """The trailers of each commit between the base branch and head, oldest first;

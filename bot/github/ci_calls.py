@@ -1,4 +1,4 @@
-"""CI calls of the installation client: check runs, commit statuses, failed job logs, a
+"""CI calls of the installation client: check runs, commit statuses, job logs, a
 branch's head (to compare CI with), and re-running a workflow run's failed jobs."""
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ from bot.github.api import (
 
 # Pages of 100 read at most from one list; a commit with more checks than this is odd.
 MAX_PAGES = 10
+# Jobs whose logs are read to count their tests (bot/run/phases/test_guard.py): each is a
+# download, and a matrix of hundreds of jobs must not cost hundreds.
+MAX_JOB_LOGS = 10
+# Jobs that ran to their end: a cancelled or timed-out one's log counts only part of its tests.
+RAN_CONCLUSIONS = frozenset({"success", "failure"})
 
 
 def _latest_statuses(statuses: list[Status]) -> list[StatusInfo]:
@@ -89,6 +94,14 @@ class CiCalls:
         return _latest_statuses(statuses)
 
     async def failed_job_logs(self, repo: Repo, sha: str) -> list[JobLog]:
+        return await self._job_logs(repo, sha, FAILED_CONCLUSIONS)
+
+    async def job_logs(self, repo: Repo, sha: str, limit: int = MAX_JOB_LOGS) -> list[JobLog]:
+        return await self._job_logs(repo, sha, RAN_CONCLUSIONS, limit)
+
+    async def _job_logs(
+        self, repo: Repo, sha: str, conclusions: frozenset[str], limit: int | None = None
+    ) -> list[JobLog]:
         newest: dict[tuple[str, str], tuple[int, str, str | None, str]] = {}
         for page in range(1, MAX_PAGES + 1):
             resp = await self.gh.rest.actions.async_list_workflow_runs_for_repo(
@@ -102,15 +115,15 @@ class CiCalls:
                     newest.setdefault((run["path"], job[1]), job)
             if len(runs) < 100:
                 break
-        failed = sorted(
+        chosen = sorted(
             (job_id, name, conclusion)
             for job_id, name, conclusion, status in newest.values()
-            if status == "completed" and conclusion in FAILED_CONCLUSIONS
-        )
-        logs = await asyncio.gather(*(self._job_log(repo, job_id) for job_id, _, _ in failed))
+            if status == "completed" and conclusion in conclusions
+        )[:limit]
+        logs = await asyncio.gather(*(self._job_log(repo, job_id) for job_id, _, _ in chosen))
         return [
             JobLog(job_id, name, conclusion, log)
-            for (job_id, name, conclusion), log in zip(failed, logs, strict=True)
+            for (job_id, name, conclusion), log in zip(chosen, logs, strict=True)
         ]
 
     async def workflow_runs(self, repo: Repo, sha: str) -> list[WorkflowRunInfo]:

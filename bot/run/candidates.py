@@ -17,7 +17,8 @@ from time import perf_counter
 from typing import Any
 
 from bot.agent.llm import DEFAULT_SAMPLING, Sampling
-from bot.agent.loop import AgentLimits, Deadline, NodeOutcome, NodeTask, TokenBudget, run_node
+from bot.agent.loop import AgentLimits, Deadline, NodeOutcome, TokenBudget, run_node
+from bot.agent.task import NodeTask
 from bot.agent.trajectory import Recorder
 from bot.github.checkout import Checkout
 from bot.run.kernel import Run, Stopped
@@ -174,10 +175,11 @@ class Attempts:
         async with semaphore:
             try:
                 async with run.sandbox_session(spec, self.checkout) as session:
-                    if run.config.setup:
+                    # The set-up the node's own sandbox ran, the config's or detected ones.
+                    if self.task.setup_commands:
                         network = run.config.network_during_setup
                         async with session.phase("setup", network=network) as sandbox:
-                            for command in run.config.setup:
+                            for command in self.task.setup_commands:
                                 result = await sandbox.run(command)
                                 if result.exit_code != 0:
                                     return self._lost(index, f"set-up `{command}` failed")

@@ -59,6 +59,7 @@ class RunDeps:
     command_prefix: str = "/pilot"
     trigger_label: str = "pilot"
     force_tools: bool = False
+    require_tool: bool = False  # the agent's steps are one `tool_choice: required` call each
     context_tokens: int = 48_000
     ci_timeout_s: float = 600.0
     max_parallel_attempts: int = 2  # candidates of one requirement working at once

@@ -79,6 +79,10 @@ class RunHost(Protocol):
 
     async def failed_job_logs(self, sha: str) -> list[Any]: ...
 
+    async def job_logs(self, sha: str) -> list[Any]:
+        """Logs of the jobs that ran to their end, to count their tests."""
+        ...
+
     async def workflow_runs(self, sha: str) -> list[Any]: ...
 
     async def check_suites(self, sha: str) -> list[Any]: ...
@@ -276,6 +280,9 @@ class GitHubRunHost:
 
     async def failed_job_logs(self, sha: str) -> list[Any]:
         return list(await self._gh.failed_job_logs(self._repo, sha))
+
+    async def job_logs(self, sha: str) -> list[Any]:
+        return list(await self._gh.job_logs(self._repo, sha))
 
     async def workflow_runs(self, sha: str) -> list[Any]:
         return list(await self._gh.workflow_runs(self._repo, sha))

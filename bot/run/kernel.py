@@ -101,6 +101,10 @@ class Run(Generic[H]):
         # CI evidence read before a session was opened (bot/run/controller.py), by sha: the
         # session's CI step uses it rather than reading the same thing twice.
         self.ci_prefetch: dict[str, Any] = {}
+        # What the repository's files gave this session (bot/run/repo_files.py): its
+        # instructions for agents, read once, and the set-up commands its sandbox ran.
+        self.instructions: str | None = None
+        self.setup_ran: list[str] = []
 
     def note(self, **fields: object) -> None:
         """A record in the trajectory without a session: what a job decided from the saved

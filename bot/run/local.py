@@ -110,6 +110,9 @@ class LocalRunHost:
     async def failed_job_logs(self, sha: str) -> list[Any]:
         return []
 
+    async def job_logs(self, sha: str) -> list[Any]:
+        return []
+
     async def workflow_runs(self, sha: str) -> list[Any]:
         return []
 

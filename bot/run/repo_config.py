@@ -52,6 +52,12 @@ class RepoConfig(BaseModel):
     attempts: int = Field(default=1, ge=1, le=5)
     attempts_on: Literal["failing", "always"] = "failing"
 
+    @property
+    def setup_given(self) -> bool:
+        """Whether the file lists `setup` at all: `setup: []` turns set-up detection off, where
+        no `setup` leaves it on (bot/run/setup_detect.py)."""
+        return "setup" in self.model_fields_set
+
     def allows(self, login: str) -> bool:
         """Whether `login` may drive runs, on top of the write-permission check."""
         if not self.allowed_users:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.agent.requirements import NodeStatus, RequirementTree
 from bot.core.inert import neutralise
 from bot.core.templates import render
+from bot.run.setup_detect import as_config
 from bot.run.state import Phase, RunState
 
 _HEADLINES = {
@@ -89,6 +90,7 @@ def status_report(
     if state.check is not None:
         verdict = "passed" if state.check.passed else "failed"
         facts.append(f"Local check `{state.check.command}`: {verdict}")
+    facts += _test_facts(state)
     if state.phase not in (
         Phase.QUEUED,
         Phase.AWAIT_CI,
@@ -100,6 +102,19 @@ def status_report(
         elapsed = int((now if now is not None else time.time()) - state.started_at)
         facts.append(f"Elapsed: {elapsed} s")
     return StatusReport(headline, tree.render_checklist() if tree else "", tuple(facts))
+
+
+def _test_facts(state: RunState) -> list[str]:
+    """What the guard before `ready` found (phases/test_guard.py), or who confirmed it."""
+    guard = state.test_guard or {}
+    waiting = [f for f in guard.get("findings") or [] if isinstance(f, dict)]
+    if waiting:
+        listed = "; ".join(neutralise(str(f.get("detail")), 200) for f in waiting[:3])
+        more = f"; and {len(waiting) - 3} more" if len(waiting) > 3 else ""
+        return [f"Tests weakened, for a person to confirm: {listed}{more}"]
+    if guard.get("by"):
+        return [f"Changes to the tests confirmed by @{neutralise(str(guard['by']), 60)}"]
+    return []
 
 
 def pull_request_title(issue_title: str) -> str:
@@ -126,4 +141,19 @@ def pull_request_body(state: RunState, summary: str, token_limit: int | None) ->
         steps=state.steps,
         issue=state.issue,
         requested_by=state.requested_by,
+        setup=_detected_setup(state),
     )
+
+
+def _detected_setup(state: RunState) -> dict[str, object] | None:
+    """The set-up detected in the repository's files, as the PR body shows it: run, or
+    offered for .github/pilot.yml (people read the PR body once; that is where it goes)."""
+    found = state.detected_setup
+    if not isinstance(found, dict) or not isinstance(found.get("commands"), list):
+        return None
+    sources = found.get("sources") if isinstance(found.get("sources"), list) else []
+    return {
+        "ran": found.get("ran") is True,
+        "sources": ", ".join(neutralise(str(s), 100) for s in sources or []) or "its files",
+        "config": as_config(str(c) for c in found["commands"]),
+    }

@@ -56,6 +56,7 @@ def asked_again(state: RunState, requested_by: str, asked_at: float) -> RunState
         again.head_sha = None
         again.snapshot = None
         again.hold = None
+        again.check_fixed = False  # once per branch: the new one may have its own
     return again
 
 

@@ -135,6 +135,8 @@ class RunState:
     # A follow-up the agent was on (a CI fix, a review, an answer) when the worker stopped.
     working: dict[str, Any] | None = None
     iterations: int = 0  # the highest follow-up number so far: every `ci-<n>` node is new
+    # The run's one fix of a failing local check before the pull request was spent.
+    check_fixed: bool = False
     # Whether the work is held off the branch for a writer's review, and what was shown for
     # it (run/hold_rule.py); None until the run decides, at its start.
     hold: dict[str, Any] | None = None
@@ -143,6 +145,16 @@ class RunState:
     # The attempts tree's scores (bot/run/candidates.py), the last few, for the dashboard;
     # the whole of each candidate is in the trajectory.
     candidates: list[dict[str, Any]] = field(default_factory=list)
+    # Set-up found in the repository's files without a `setup:` in .github/pilot.yml
+    # (bot/run/setup_detect.py): `commands`, their `sources`, and whether the last session `ran`
+    # them (network during set-up allowed) or the PR body only suggests them.
+    detected_setup: dict[str, Any] | None = None
+    # Tests the repository's test command ran (bot/run/phases/test_guard.py): `base` before
+    # the agent's first change, `head` in the last local check, each with its commit.
+    test_counts: dict[str, Any] = field(default_factory=dict)
+    # What the guard before `ready` found on the head it judged: `findings` waiting for a
+    # person, the keys of those people confirmed (`confirmed`, by `by`), why it would be ready.
+    test_guard: dict[str, Any] | None = None
 
     @property
     def numbers(self) -> list[int]:

@@ -42,6 +42,7 @@ OUTPUT_CHARS = 3_000
 LINE_CHARS = 300  # a title, a name, a reason, a login, a handled event's key
 HISTORY = 20  # CI attempts remembered (the best one always among them)
 HANDLED = 50
+TEST_FINDINGS = 20  # what the guard before `ready` found (bot/run/phases/test_guard.py)
 # The fewest characters a text is given when texts share a budget; fewer say nothing.
 FLOOR_CHARS = 200
 
@@ -81,6 +82,12 @@ def _capped(data: State) -> None:
         _fit(check, "command", LINE_CHARS)
         _fit(check, "output_tail", OUTPUT_CHARS)
     _cap_history(data, HISTORY)
+    setup = data.get("detected_setup")
+    if isinstance(setup, dict):
+        for key in ("commands", "sources"):
+            if isinstance(setup.get(key), list):
+                setup[key] = [fit_text(str(x), LINE_CHARS) for x in setup[key][:12]]
+    _cap_test_guard(data.get("test_guard"))
     if isinstance(data.get("handled"), list):
         data["handled"] = [fit_text(str(k), LINE_CHARS) for k in data["handled"][-HANDLED:]]
     _cap_answers(data, ANSWER_CHARS, ANSWERS_CHARS)
@@ -96,6 +103,21 @@ def _capped(data: State) -> None:
 def _fit(data: Any, key: str, limit: int) -> None:
     if isinstance(data, dict) and isinstance(data.get(key), str):
         data[key] = fit_text(data[key], limit)
+
+
+def _cap_test_guard(guard: Any) -> None:
+    """What the guard before `ready` found (paths and test names the agent chose), and the
+    keys people confirmed; a key is short, and kept whole, or the confirmation is lost."""
+    if not isinstance(guard, dict):
+        return
+    for key in ("how", "by", "sha"):
+        _fit(guard, key, LINE_CHARS)
+    if isinstance(guard.get("findings"), list):
+        guard["findings"] = guard["findings"][:TEST_FINDINGS]
+        for finding in guard["findings"]:
+            _fit_all(finding, LINE_CHARS)
+    if isinstance(guard.get("confirmed"), list):
+        guard["confirmed"] = [str(k)[:LINE_CHARS] for k in guard["confirmed"][-HANDLED:]]
 
 
 def _fit_all(data: Any, limit: int) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -9,7 +10,7 @@ from bot.core.templates import PROMPTS_DIR, render
 from bot.github.api import Comment
 from bot.github.status_comment import find_status_comment, parse_state, render_status
 
-SAMPLE_CONTEXT = {
+SAMPLE_CONTEXT: dict[str, dict[str, Any]] = {
     "comments/help.md.j2": {"unknown": None, "prefix": "/pilot", "label": "pilot"},
     "comments/permission_denied.md.j2": {
         "user": "octocat",
@@ -84,6 +85,7 @@ SAMPLE_CONTEXT = {
         "steps": 4,
         "issue": 3,
         "requested_by": "alice",
+        "setup": {"ran": False, "sources": "requirements.txt", "config": "setup:\n- make deps"},
     },
     "comments/run_not_here.md.j2": {"on_pull_request": True, "prefix": "/p", "label": "p"},
     "comments/issue_edited.md.j2": {
@@ -103,6 +105,8 @@ SAMPLE_CONTEXT = {
         "issue_fence": "```",
         "map_fence": "```",
         "max_nodes": 20,
+        "files": [("cli.py", "1| import argparse")],
+        "instructions": "",
     },
     "planner/feedback.md.j2": {"reasons": ["the plan is empty"], "attempts_left": 2},
     "agent/system.md.j2": {"workspace": "/workspace", "forced": True, "workflows_read_only": True},
@@ -116,9 +120,29 @@ SAMPLE_CONTEXT = {
         "setup_commands": ["pip install -e ."],
         "test_command": "pytest -q",
         "notes": ["CI failed: test_x"],
+        "instructions": "Run `make test` before you finish.",
+        "earlier": ["R0: Parse the flag\n+ parser.add_argument('--version')"],
+        "branch_diff": "+ print(version)",
+        "files": [("cli.py", "1| import argparse")],
     },
+    "agent/finish_refused.md.j2": {
+        "reason": "tests",
+        "command": "pytest -q",
+        "output": "exit code 1\nFAILED test_x",
+        "diff": "+ x = 1",
+        "findings": ["test_x removed from tests/test_cli.py"],
+    },
+    "agent/nudge.md.j2": {"tool": "edit_file", "failed": True},
     "agent/malformed.md.j2": {"error": "bad JSON", "tool_names": ["finish"]},
     "agent/docs_writer.md.j2": {},
+    "comments/tests_weakened.md.j2": {
+        "sha": "abc1234",
+        "findings": ["test_a removed from tests/test_x.py", "fewer tests ran: 2 before, 0 after"],
+        "more": 1,
+        "before": "2 ran",
+        "after": "0 ran",
+        "prefix": "/pilot",
+    },
     "comments/ci_triage.md.j2": {
         "sha": "abc1234",
         "pre_existing": "`lint`",

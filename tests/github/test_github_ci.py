@@ -281,6 +281,20 @@ async def test_failed_job_logs_hold_only_the_failed_job(
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", notes[0])  # runner timestamps are gone
 
 
+async def test_job_logs_hold_every_job_that_ran_to_its_end(
+    gh: InstallationClient, seeded: Seeded
+) -> None:
+    await _completed_checks(gh, seeded.repo, seeded.ci_sha, {"Unit tests", "Lint"})
+    logs = {j.name: j for j in await gh.job_logs(seeded.repo, seeded.ci_sha)}
+    assert {name: j.conclusion for name, j in logs.items()} == {
+        "Lint": "success",
+        "Unit tests": "failure",
+    }
+    assert "lint-ok" in logs["Lint"].log and "AssertionError: boom" in logs["Unit tests"].log
+    assert len(await gh.job_logs(seeded.repo, seeded.ci_sha, limit=1)) == 1
+    assert await gh.job_logs(seeded.repo, seeded.feature_sha) == []
+
+
 def _run_json(run_id: int, path: str) -> dict[str, Any]:
     return {"id": run_id, "path": path, "head_sha": "c0ffee"}
 

@@ -457,3 +457,41 @@ async def test_held_work_is_pushed_to_its_ref_resumed_from_it_then_published(
         assert held not in git(remote, "for-each-ref", "--format=%(refname)")
     finally:
         again.cleanup()
+
+
+async def test_node_commits_carry_each_nodes_summary_and_diff_since_the_base(
+    workspace: Workspace, remote: Path, tmp_path: Path
+) -> None:
+    branch = "pilot/issue-12-x"
+    run = await workspace.checkout("alice/demo", str(remote), None, "main", branch)
+    try:
+        image = bytes(range(256)) * 8
+        first = patch_of(
+            person_clone(remote, tmp_path), {"logo.png": image, "src/app.py": b"print('yo')\n"}
+        )
+        await run.commit_patch(first, "Greet\n\nSays yo now.\n\nIt: was hi.", TRAILERS, BOT)
+        second = patch_of(person_clone(remote, tmp_path), {"notes.md": b"n\n"})
+        await run.commit_patch(second, "Notes", [("Pilot-Node", "R2")], BOT)
+        await run.push(None)
+    finally:
+        run.cleanup()
+    # A person's commit on the branch, without trailers, and the base branch moving on.
+    clone = person_clone(remote, tmp_path, branch)
+    commit_files(clone, {"person.txt": b"mine\n"}, "A person's change")
+    git(clone, "push", "-q", "origin", branch)
+    main = person_clone(remote, tmp_path)
+    commit_files(main, {"later.txt": b"later on main\n"}, "Later on main")
+    git(main, "push", "-q", "origin", "main")
+
+    again = await workspace.checkout("alice/demo", str(remote), None, "main", branch)
+    try:
+        r1, r2 = await again.node_commits()
+        assert (r1.node, r1.subject, r1.body) == ("R1", "Greet", "Says yo now.\n\nIt: was hi.")
+        assert "+print('yo')" in r1.diff and "-print('hi')" in r1.diff
+        assert "Binary files /dev/null and b/logo.png differ" in r1.diff
+        assert (r2.node, r2.subject, r2.body) == ("R2", "Notes", "")
+        assert r2.diff.startswith("diff --git a/notes.md b/notes.md") and "+n" in r2.diff
+        whole = await again.diff_against_base()
+        assert "person.txt" in whole and "notes.md" in whole and "later.txt" not in whole
+    finally:
+        again.cleanup()

@@ -37,6 +37,12 @@ def candidate(content: str, summary: str) -> list[dict[str, Any]]:
     ]
 
 
+def failing_candidate() -> list[dict[str, Any]]:
+    """A candidate whose tests fail: the finish gate refuses its first `finish` for that, and
+    the model finishes again as it is."""
+    return [*candidate(WRONG, "Greets with Hi."), call("finish", summary="Greets with Hi.")]
+
+
 def records(h: Harness, kind: str) -> list[dict[str, Any]]:
     return [r for r in read_trajectory(h.deps.runs_dir / h.run_id) if r.get("kind") == kind]
 
@@ -61,7 +67,7 @@ async def test_two_candidates_of_which_one_passes_commit_the_passing_one(
 ) -> None:
     script = [
         plan_call(R1),
-        *candidate(WRONG, "Greets with Hi."),  # candidate 0, in the work's sandbox
+        *failing_candidate(),  # candidate 0, in the work's sandbox
         *candidate(GREET, "Greets with Hello."),  # candidate 1, in a sandbox of its own
     ]
     h = harness(tmp_path, model, llm, None, CONFIG.format(mode=""), script)
@@ -98,6 +104,7 @@ async def test_two_candidates_of_which_one_passes_commit_the_passing_one(
     # Candidate 1 sampled hotter, with its own seed; candidate 0 as every call does.
     work = [r for r in h.requests() if "submit_plan" not in str(r.get("tools"))]
     assert [(r.get("temperature"), r.get("seed")) for r in work] == [
+        (None, None),
         (None, None),
         (None, None),
         (0.8, 1),
@@ -144,7 +151,7 @@ async def test_always_tries_every_candidate_and_keeps_the_best(
     script = [
         plan_call(R1),
         *candidate(GREET, "Greets with Hello."),
-        *candidate(WRONG, "Greets with Hi."),
+        *failing_candidate(),
     ]
     h = harness(tmp_path, model, llm, None, CONFIG.format(mode="attempts_on: always\n"), script)
     h.deps.max_parallel_attempts = 1
@@ -186,7 +193,7 @@ async def test_in_docker_a_candidate_session_leaves_the_work_session_alone(
     # a candidate's session must not take the work's sandbox with it.
     script = [
         plan_call(R1),
-        *candidate(WRONG, "Greets with Hi."),
+        *failing_candidate(),
         *candidate(GREET, "Greets with Hello."),
     ]
     h = harness(tmp_path, model, llm, docker_api, CONFIG.format(mode=""), script)
@@ -196,5 +203,6 @@ async def test_in_docker_a_candidate_session_leaves_the_work_session_alone(
     assert state.phase is Phase.AWAIT_CI, h.host.notes or h.host.state
     assert file_at(h.remote, BRANCH, "greet.py") == GREET
     assert h.host.state["check"]["exit_code"] == 0
+    assert h.sandboxes.sessions == 2  # the candidate's session was opened, and closed
     assert leftovers(docker_api, h.run_id) == []
     assert leftovers(docker_api, session_run_id(h.run_id, 1)) == []

@@ -221,6 +221,29 @@ def test_c_review_with_changes_requested_is_addressed_and_answered(
     assert "A module docstring here, please." in asked and "calc.py" in asked
 
 
+def test_g_tests_rewritten_out_of_unittest_are_green_but_not_ready(
+    stack: Stack, tmp_path: Path
+) -> None:
+    # What a weak model did: the failing test as a bare function, which unittest never runs.
+    bare = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    rewrite = call("write_file", path="test_calc.py", content=bare)
+    stack.model.set_script([PLAN, rewrite, *[call("finish", summary="tests pass")] * 3])
+    repo = Repo(stack, tmp_path)
+    repo.label()
+    state = repo.wait_phase("asked", timeout=180)
+    assert state["parked"] == {"kind": "tests", "node": "tests", "title": state["parked"]["title"]}
+    pr = repo.pull()
+    assert pr.draft is True
+    assert state["ci_history"][-1]["failing"] == 0  # CI was green: it ran no test at all
+    [question] = [b for b in repo.bot_comments(pr.number) if "stays a draft" in b]
+    assert "test class AddTest removed from test\\_calc.py" in question
+    assert "fewer tests ran in CI job Unit tests: 1 before the change, 0 after it" in question
+    repo.comment(pr.number, "/pilot continue")
+    state = repo.wait_phase("ready", timeout=120)
+    assert repo.pull().draft is False
+    assert state["test_guard"]["by"] == "alice"
+
+
 def test_d_stop_mid_run(stack: Stack, tmp_path: Path) -> None:
     slow = {**call("write_file", path="calc.py", content=CALC_FIXED), "delay_s": 60}
     stack.model.set_script([PLAN, slow, call("finish", summary="x")])

@@ -49,7 +49,11 @@ GREET = 'def greet(name: str) -> str:\n    return f"Hello, {name}!"\n'
 TEST_GREET = "from greet import greet\n\nassert greet('Ada') == 'Hello, Ada!'\n"
 
 R1 = node("R1", "Add greet()")
+# A tests-only requirement: a plan folds it into R1; R2 is only seen on trees saved as they are.
 R2 = node("R2", "Test greet()", ["R1"])
+# A requirement with code of its own: a plan keeps it as a node of its own.
+R2_CLI = node("R2", "Greet from the command line", ["R1"])
+CLI = "import sys\n\nfrom greet import greet\n\nprint(greet(sys.argv[1]))\n"
 
 
 @dataclass
@@ -106,6 +110,14 @@ def add_the_test() -> list[dict[str, Any]]:
     return [
         call("write_file", path="test_greet.py", content=TEST_GREET),
         call("finish", summary="Test added."),
+    ]
+
+
+def add_the_cli() -> list[dict[str, Any]]:
+    """The model's answers for R2_CLI: the script written, then done."""
+    return [
+        call("write_file", path="cli.py", content=CLI),
+        call("finish", summary="cli.py greets its argument."),
     ]
 
 
@@ -283,7 +295,7 @@ async def test_out_of_steps_parks_the_run(
 async def test_plan_approval_waits_after_planning(
     tmp_path: Path, model: ScriptedModel, llm: OpenAICompatibleLLM
 ) -> None:
-    h = harness(tmp_path, model, llm, None, "plan_approval: true\n", [plan_call(R1, R2)])
+    h = harness(tmp_path, model, llm, None, "plan_approval: true\n", [plan_call(R1, R2_CLI)])
 
     state = await h.run()
 
@@ -362,10 +374,16 @@ async def test_a_node_that_changes_nothing_is_done_without_a_commit(
     llm: OpenAICompatibleLLM,
 ) -> None:
     script = [
-        plan_call(R1, R2),
+        plan_call(R1, R2_CLI),
         call("write_file", path="greet.py", content=GREET),
+        # The finish gate refuses once for the failing test command, then lets R1 finish.
         call("finish", summary="greet() added."),
+        call("finish", summary="greet() added."),
+        # R2 changes nothing: refused once for that, then done without a commit.
         call("finish", summary="Nothing to change."),
+        call("finish", summary="Nothing to change."),
+        # The failing check's one fix (`check-1`): it cannot finish, so the PR opens without it.
+        call("ask_human", question="Why does the test command fail?"),
     ]
     config = "test: echo tests-broke; exit 1\n"
     h = harness(tmp_path, model, llm, None, config, script)
@@ -383,6 +401,7 @@ async def test_a_node_that_changes_nothing_is_done_without_a_commit(
     assert "failed with exit code 1" in pull.body
     assert "tests-broke" in pull.body
     assert h.host.state["check"]["exit_code"] == 1
+    assert len(h.requests()) == len(script)  # each refusal was answered by the next `finish`
 
 
 async def test_a_run_that_changed_nothing_does_not_open_a_pull_request(
@@ -390,7 +409,9 @@ async def test_a_run_that_changed_nothing_does_not_open_a_pull_request(
     model: ScriptedModel,
     llm: OpenAICompatibleLLM,
 ) -> None:
-    h = harness(tmp_path, model, llm, None, None, [plan_call(R1), call("finish", summary="ok")])
+    # The finish gate refuses the first `finish` of a node that changed nothing, not the second.
+    script = [plan_call(R1), call("finish", summary="ok"), call("finish", summary="ok")]
+    h = harness(tmp_path, model, llm, None, None, script)
 
     state = await h.run()
 
@@ -398,6 +419,7 @@ async def test_a_run_that_changed_nothing_does_not_open_a_pull_request(
     assert state.phase in RESTING_PHASES
     assert h.host.pulls == []
     assert any("changed no file" in body for body in h.host.notes.values())
+    assert len(h.requests()) == len(script)
 
 
 async def test_commits_carry_the_trailers_and_the_hosts_author(
@@ -432,10 +454,10 @@ async def test_a_happy_run_saves_each_phase_and_reports_the_check(
     docker_api: docker.DockerClient,
 ) -> None:
     script = [
-        plan_call(R1, R2),
+        plan_call(R1, R2_CLI),
         call("write_file", path="greet.py", content=GREET),
         call("finish", summary="greet() added."),
-        *add_the_test(),
+        *add_the_cli(),
     ]
     h = harness(tmp_path, model, llm, docker_api, "test: python3 check.py\n", script)
 
@@ -474,6 +496,29 @@ async def test_a_happy_run_saves_each_phase_and_reports_the_check(
     ]
     assert h.host.notes == {}
     assert leftovers(docker_api, h.run_id) == []
+
+
+async def test_a_planned_tests_only_requirement_is_worked_with_the_change_it_tests(
+    tmp_path: Path, model: ScriptedModel, llm: OpenAICompatibleLLM
+) -> None:
+    script = [
+        plan_call(R1, R2),
+        call("write_file", path="greet.py", content=GREET),
+        *add_the_test(),
+    ]
+    h = harness(tmp_path, model, llm, None, "test: python3 test_greet.py\n", script)
+
+    state = await h.run()
+
+    assert state.phase is Phase.AWAIT_CI, h.host.notes or h.host.state
+    assert statuses(h.host.state) == {"R1": "done"}
+    task = h.requests()[1]["messages"][1]["content"]
+    assert "Also: Test greet()." in task and "- Test greet() is done" in task
+    [commit] = commits(h.remote, BRANCH)
+    assert "Pilot-Node: R1" in commit["message"]
+    assert file_at(h.remote, BRANCH, "greet.py") == GREET
+    assert file_at(h.remote, BRANCH, "test_greet.py") == TEST_GREET
+    assert h.host.state["check"]["exit_code"] == 0
 
 
 async def test_no_usable_plan_asks_a_person_and_their_answer_goes_to_the_planner(

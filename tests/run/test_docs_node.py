@@ -82,7 +82,9 @@ async def test_a_changed_cli_flag_gets_the_readme_updated_in_the_same_pr(
 async def test_a_docs_node_that_changes_nothing_makes_no_commit(
     tmp_path: Path, model: ScriptedModel, llm: OpenAICompatibleLLM
 ) -> None:
-    script = [*add_shout(), call("finish", summary="The README is already right.")]
+    # The finish gate refuses the first `finish` of a node that changed nothing, not the second.
+    already = call("finish", summary="The README is already right.")
+    script = [*add_shout(), already, already]
     h = harness(tmp_path, model, llm, None, "docs: auto\n", script)
     with_cli(h)
 
@@ -92,6 +94,7 @@ async def test_a_docs_node_that_changes_nothing_makes_no_commit(
     assert statuses(h.host.state) == {"R1": "done", "docs": "done"}
     assert [node_of(c) for c in commits(h.remote, BRANCH)] == ["R1"]
     assert file_at(h.remote, BRANCH, "README.md") == README
+    assert len(asked(h, "docs")) == 2
 
 
 async def test_docs_never_adds_no_docs_node(

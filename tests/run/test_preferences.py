@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.agent.loop import AgentLimits, Deadline, NodeTask, TokenBudget, run_node
+from bot.agent.loop import AgentLimits, Deadline, TokenBudget, run_node
 from bot.agent.requirements import Requirement, RequirementTree
+from bot.agent.task import NodeTask
 from bot.agent.trajectory import Trajectory
 from bot.cli import main
 from bot.run.outcomes import ci_reward

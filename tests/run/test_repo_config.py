@@ -49,6 +49,16 @@ allowed_users: [alice, Bob-2]
     assert config.allows("bob-2") and not config.allows("mallory")
 
 
+def test_an_empty_setup_is_told_apart_from_none() -> None:
+    # `setup: []` turns set-up detection off; no `setup` at all leaves it on.
+    assert parse_repo_config("setup: []\n").setup_given
+    assert parse_repo_config("setup: []\n").setup == []
+    assert parse_repo_config("setup: [make]\n").setup_given
+    assert not parse_repo_config("network_during_setup: true\n").setup_given
+    assert not parse_repo_config(None).setup_given and not RepoConfig().setup_given
+    assert problems_of("setup:\n")[0].field == "setup"  # an empty value is no list
+
+
 def test_unknown_key_names_its_line() -> None:
     [problem] = problems_of("max_steps: 10\n\nmax_step: 20\n")
     assert (problem.line, problem.field) == (3, "max_step")

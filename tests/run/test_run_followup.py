@@ -366,7 +366,9 @@ async def test_ci_time_out_runs_the_test_command_in_the_sandbox(
     assert h.host.ready == [PR] and h.requests() == []
     assert h.sandboxes.phases == ["check"]
 
-    h = harness(tmp_path / "fail", model, llm, None, 'test: "false"\n', fix(GREET_V3))
+    # `false` fails whatever the fix: the finish gate refuses its first `finish` for that.
+    script = [*fix(GREET_V3), call("finish", summary="Fixed greet().")]
+    h = harness(tmp_path / "fail", model, llm, None, 'test: "false"\n', script)
     sha = h.at_await_ci()
     saves = len(h.host.saved)
     await h.handle({"kind": "ci_timeout", "sha": "e" * 40})  # an older push's time-out

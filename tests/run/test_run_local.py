@@ -46,20 +46,23 @@ def requirement(rid: str, title: str, depends_on: list[str]) -> dict[str, Any]:
     }
 
 
+CLI = "import sys\n\nfrom greet import greet\n\nprint(greet(sys.argv[1]))\n"
+# Two requirements with code of their own: a tests-only one would be folded into R1 by the plan.
 TWO_NODES = [
     call(
         "submit_plan",
         requirements=[
             requirement("R1", "Add greet()", []),
-            requirement("R2", "Test greet()", ["R1"]),
+            requirement("R2", "Greet from the command line", ["R1"]),
         ],
     ),
     call("write_file", path="greet.py", content=GREET),
-    call("run_command", command="python3 -c 'import greet; print(greet.greet(\"Ada\"))'"),
-    call("finish", summary="greet() added."),
     call("write_file", path="test_greet.py", content=TEST_GREET),
     call("run_command", command="python3 -m unittest discover -q"),
-    call("finish", summary="Test added."),
+    call("finish", summary="greet() added and tested."),
+    call("write_file", path="cli.py", content=CLI),
+    call("run_command", command="python3 cli.py Ada"),
+    call("finish", summary="cli.py greets its argument."),
 ]
 
 
@@ -183,6 +186,7 @@ def test_run_local_leaves_a_branch_and_pull_request_text(
     assert node_trailers(repo, branch) == [("#7", "R1"), ("#7", "R2")]
     assert git(repo, "show", f"{branch}:greet.py") == GREET
     assert git(repo, "show", f"{branch}:test_greet.py") == TEST_GREET
+    assert git(repo, "show", f"{branch}:cli.py") == CLI
     authors = git(repo, "log", "--format=%an", f"main..{branch}").split("\n")
     assert all(a.endswith("[bot]") for a in authors if a)
     # The person's checkout is as it was: same branch, same tip, clean tree, no new files.

@@ -27,40 +27,42 @@ TEST_GREET = (
     "    def test_greet(self) -> None:\n"
     '        self.assertEqual(greet("Ada"), "Hello, Ada!")\n'
 )
+CLI = "import sys\n\nfrom greet import greet\n\nprint(greet(sys.argv[1]))\n"
 
 
 def call(name: str, **arguments: Any) -> dict[str, Any]:
     return {"tool_calls": [{"name": name, "arguments": arguments}]}
 
 
+# Two requirements with code of their own: a tests-only one would be folded into R1 by the plan.
 PLAN = call(
     "submit_plan",
     requirements=[
         {
             "id": "R1",
             "title": "Add greet()",
-            "description": "A greet function in greet.py.",
-            "acceptance": ["greet('Ada') returns 'Hello, Ada!'"],
+            "description": "A greet function in greet.py, with a unittest.",
+            "acceptance": ["greet('Ada') returns 'Hello, Ada!'", "python3 -m unittest passes"],
             "depends_on": [],
         },
         {
             "id": "R2",
-            "title": "Test greet()",
-            "description": "A unittest for greet.",
-            "acceptance": ["python3 -m unittest passes"],
+            "title": "Greet from the command line",
+            "description": "cli.py greets the name it is given.",
+            "acceptance": ["python3 cli.py Ada prints 'Hello, Ada!'"],
             "depends_on": ["R1"],
         },
     ],
 )
 R1_STEPS = [
     call("write_file", path="greet.py", content=GREET),
-    call("run_command", command="python3 -c 'import greet; print(greet.greet(\"Ada\"))'"),
-    call("finish", summary="greet() added."),
+    call("write_file", path="test_greet.py", content=TEST_GREET),
+    call("finish", summary="greet() added and tested."),
 ]
 R2_STEPS = [
-    call("write_file", path="test_greet.py", content=TEST_GREET),
-    call("run_command", command="python3 -m unittest discover -q"),
-    call("finish", summary="Test added."),
+    call("write_file", path="cli.py", content=CLI),
+    call("run_command", command="python3 cli.py Ada"),
+    call("finish", summary="cli.py greets its argument."),
 ]
 
 
@@ -114,6 +116,7 @@ def check_finished_run(stack: Stack, alice: Any, name: str, number: int) -> Any:
         assert c.commit.author.name.endswith("[bot]")
     assert file_text(alice, name, "greet.py", pr.head.ref) == GREET
     assert file_text(alice, name, "test_greet.py", pr.head.ref) == TEST_GREET
+    assert file_text(alice, name, "cli.py", pr.head.ref) == CLI
     bot_comments = [
         c
         for c in alice.rest.issues.list_comments("alice", name, number).parsed_data

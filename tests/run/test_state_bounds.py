@@ -123,6 +123,19 @@ def test_ci_history_keeps_its_last_attempts_and_the_best_one() -> None:
     assert len(kept) == 20 and kept[0] == history[3] and kept[-1] == history[-1]
 
 
+def test_the_test_guards_findings_are_capped_and_its_confirmations_kept_whole() -> None:
+    path = "tests/" + "deep/" * 200 + "test_x.py"
+    found = [
+        {"kind": "tests_removed", "path": path, "detail": path, "key": f"k:{n}"} for n in range(60)
+    ]
+    guard = {"findings": found, "confirmed": [f"tests_removed:{n:012x}" for n in range(9)]}
+    data = bounded(RunState(3, "a", test_guard=guard).to_dict())
+    kept = data["test_guard"]
+    assert len(kept["findings"]) == 20
+    assert all(len(f["path"]) <= 300 and len(f["detail"]) <= 300 for f in kept["findings"])
+    assert kept["findings"][0]["key"] == "k:0" and kept["confirmed"] == guard["confirmed"]
+
+
 def test_a_long_issue_keeps_its_hash_and_says_it_was_cut() -> None:
     snapshot = {"title": "t", "body": "長い" * 20_000, "sha256": "e" * 64, "hidden": 0}
     data = bounded(RunState(3, "a", snapshot=snapshot).to_dict())

@@ -15,6 +15,7 @@ import docker
 import pytest
 import pytest_asyncio
 
+from bot.agent.finish_gate import Change, FinishGate
 from bot.github.workspace import Workspace
 from bot.sandbox.api import SandboxError, SandboxFileError
 from bot.sandbox.cleanup import reap
@@ -421,3 +422,35 @@ async def test_what_running_tools_leaves_behind_stays_out_of_the_patch(
     assert b"b/pkg/mod.py" in patch
     for junk in (b"__pycache__", b"node_modules", b".venv", b"stray.pyc"):
         assert junk not in patch
+
+
+async def test_the_finish_gate_works_in_a_container(
+    sandboxes: DockerSandboxes, client: docker.DockerClient
+) -> None:
+    """The gate's git commands and base_tests.sh, as the agent's user in /workspace."""
+    check = b"#!/bin/sh\ngrep -qx hello greet.txt\n"
+    run = spec()
+    tree = make_tar({"greet.txt": b"hello\n", "tests/check.sh": check})
+    async with sandboxes.session(run, tree) as s:
+        async with s.phase("develop") as sandbox:
+            gate = FinishGate(sandbox, "sh tests/check.sh")
+            unchanged = gate.review(await gate.inspect((), 60))
+            assert unchanged is not None and "not changed any file" in unchanged
+            agents = check.replace(b"hello", b"hi")
+            for path, data in (("greet.txt", b"hi\n"), ("tests/check.sh", agents)):
+                await sandbox.write_file(path, data)
+            await sandbox.write_file("repro.py", b"print(1)\n")
+            seen = await gate.inspect((), 60)
+            assert seen.changes == (Change(" M", "greet.txt"), Change(" M", "tests/check.sh"))
+            assert seen.tests is not None and seen.tests.exit_code == 0, seen.tests
+            assert seen.base_tests is not None and seen.base_tests.exit_code == 1, seen.base_tests
+            said = gate.review(seen)
+            assert said is not None and "versions of the test files you changed" in said
+            assert await sandbox.read_file("tests/check.sh") == agents
+            status = await sandbox.run("git status --porcelain")
+            assert status.output == " M greet.txt\n M tests/check.sh\n?? repro.py\n", status
+            assert await gate.remove_scratch(()) == ["repro.py"]
+            with pytest.raises(SandboxFileError):
+                await sandbox.read_file("repro.py")
+            assert b"repro.py" not in await sandbox.take_patch()
+    assert labelled(client, run.run_id) == []

@@ -193,6 +193,18 @@ def test_a_step_shows_its_commands_paths_and_outputs() -> None:
         ),
         ({"kind": "timing", "phase": "push", "ms": 1520.0}, "push took 1.5 s", "muted", ""),
         ({"kind": "outcome", "outcome": "success"}, "Outcome: success", "good", ""),
+        (
+            {
+                "kind": "test_guard",
+                "sha": "abcdef123",
+                "waiting": 1,
+                "findings": [{"kind": "tests_removed", "detail": "test_a removed from t.py"}],
+            },
+            "Tests weakened: 1 for a person",
+            "bad",
+            "• test_a removed from t.py",
+        ),
+        ({"kind": "test_guard", "waiting": 0, "findings": []}, "Tests kept", "good", ""),
     ],
 )
 def test_other_events_have_a_line_each(

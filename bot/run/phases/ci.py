@@ -6,7 +6,8 @@ when no CI reports in time or every job it ran was skipped.
 Before a fix is spent, red checks are triaged (bot/run/ci_triage.py, phases/ci_rerun.py):
 those red on the base branch's head too are pre-existing, and the failed jobs are re-run once
 on the same commit, the run waiting on in AWAIT_CI; what passes then is flaky. Neither costs
-an attempt."""
+an attempt. Nothing is marked ready while the change weakens the tests unconfirmed
+(phases/test_guard.py)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,14 @@ from bot.run.ci_triage import Triage, triage
 from bot.run.kernel import Run
 from bot.run.phases.ci_rerun import first_red, kept, rerun_started, triage_of
 from bot.run.phases.pull_request import ReadyHost, await_ci, mark_ready
+from bot.run.phases.test_guard import GuardHost, count_into, weakened
 from bot.run.phases.work import WorkHost, iterate
 from bot.run.report import pull_request_body
 from bot.run.state import LocalCheck, Phase, RunState
 from bot.sandbox.api import SandboxSpec
 
 
-class CiHost(WorkHost, ReadyHost, Protocol):
+class CiHost(WorkHost, ReadyHost, GuardHost, Protocol):
     async def app_slug(self) -> str: ...
 
     async def check_runs(self, sha: str) -> list[Any]: ...
@@ -237,6 +239,8 @@ async def fix_ci(
 
 async def ready(run: Run[CiHost], state: RunState, sha: str, how: str) -> None:
     assert state.pr_number is not None and run.target is not None
+    if await weakened(run, state, how):
+        return  # a person decides first (phases/test_guard.py)
     await mark_ready(run, state)
     await run.resume(state)
     title = neutralise(run.target.issue.title)
@@ -302,4 +306,5 @@ async def local_check(run: Run[CiHost], state: RunState, checkout: Checkout) -> 
         async with session.phase("check") as sandbox:
             result = await sandbox.run(run.config.test)
     state.check = LocalCheck.of(run.config.test, result)
+    count_into(state, "head", result.output, checkout.head_sha)
     return state.check

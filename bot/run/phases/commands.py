@@ -14,12 +14,14 @@ from bot.agent.requirements import NodeStatus, RequirementTree
 from bot.core.hidden import strip_hidden
 from bot.run.hold_rule import is_held
 from bot.run.kernel import Run
-from bot.run.phases.ci import CiHost, evidence, fix_ci, on_ci
+from bot.run.phases.ci import CiHost, evidence, fix_ci, on_ci, ready
 from bot.run.phases.edits import approve_edit, go_on_after_edit
 from bot.run.phases.hold import approve_held
 from bot.run.phases.pull_request import await_ci
 from bot.run.phases.review import ReviewHost, on_review
 from bot.run.phases.start import StartHost, start
+from bot.run.phases.test_guard import GUARD_NODE, confirm, restore_node, restore_notes
+from bot.run.phases.work import iterate
 from bot.run.state import Phase, RunState
 
 
@@ -133,6 +135,9 @@ async def go_on(run: Run[CommandsHost], state: RunState, said: Said) -> None:
     )
     node_id = str(parked.get("node") or "")
     await run.resume(state)
+    if kind == "tests":
+        await go_on_tests(run, state, said, answer, node_id == GUARD_NODE.id)
+        return
     if kind == "ci":
         if name == "retry":
             state.ci_attempt = max(0, state.ci_attempt - run.config.max_ci_attempts)
@@ -171,6 +176,28 @@ async def go_on(run: Run[CommandsHost], state: RunState, said: Said) -> None:
         await on_ci(run, state, state.ci_sha or "", force=True)
         return
     await start(run, state)
+
+
+async def go_on_tests(
+    run: Run[CommandsHost], state: RunState, said: Said, answer: str, to_guard: bool
+) -> None:
+    """The answer to a question about the tests: to the guard's before `ready`
+    (phases/test_guard.py, `to_guard`), `continue` alone marks the pull request ready as it
+    is; anything else (or a question the agent asked while putting the tests back) has the
+    agent put them back, with the answer as its hint, and CI judges again."""
+    sha = state.ci_sha or state.head_sha or ""
+    if to_guard and said.name == "continue" and not answer:
+        await ready(run, state, sha, confirm(state, said.sender))
+        return
+    notes = await restore_notes(run, state)
+    node = restore_node(state)
+    if answer:
+        notes.insert(0, f"A person answered: {answer}")
+    if await iterate(run, state, node, notes, "tests"):
+        await await_ci(run, state)
+        return
+    # Nothing changed: the guard says again what it found, and asks again.
+    await ready(run, state, sha, str((state.test_guard or {}).get("how") or "CI passed"))
 
 
 def retry_attempts(args: str) -> int | None:

@@ -21,6 +21,8 @@ from bot.run.phases.docs import docs_node, docs_notes
 from bot.run.phases.hold import HoldHost, decide_once, hold_for_review
 from bot.run.phases.pull_request import PullRequestHost, open_pull
 from bot.run.phases.work import WorkHost, WorkItem, work
+from bot.run.repo_files import read_instructions
+from bot.run.shown_files import shown_files_at_head
 from bot.run.state import Phase, RunState
 
 # What a question about planning is filed under; answers to it go to the planner.
@@ -44,7 +46,9 @@ async def start(run: Run[StartHost], state: RunState) -> None:
     await decide_once(run, state)  # before anything is pushed: the branch or the held ref
     async with run.checkout(state) as checkout:
         if state.tree is None:
-            await _plan(run, state, await checkout.paths())
+            await _plan(
+                run, state, checkout, await checkout.paths(), await read_instructions(run, checkout)
+            )
         if run.config.plan_approval and not state.approved:
             await run.save(state, Phase.WAIT_APPROVAL)
             return
@@ -65,7 +69,9 @@ async def start(run: Run[StartHost], state: RunState) -> None:
         await work(run, state, checkout, items, tree, check=True, then=then)
 
 
-async def _plan(run: Run[StartHost], state: RunState, paths: list[str]) -> None:
+async def _plan(
+    run: Run[StartHost], state: RunState, checkout: Checkout, paths: list[str], instructions: str
+) -> None:
     assert run.target is not None
     issue = run.target.issue
     await run.save(state, Phase.PLAN)
@@ -80,6 +86,8 @@ async def _plan(run: Run[StartHost], state: RunState, paths: list[str]) -> None:
             IssueText(issue.number, issue.title, body),
             await asyncio.to_thread(repo_map, paths),
             force_tool=run.deps.force_tools,
+            instructions=instructions,
+            files=await shown_files_at_head(checkout, paths, f"{issue.title}\n{body}"),
             on_step=lambda step: trajectory.record(kind="plan", **step),
         )
     except PlanError as exc:

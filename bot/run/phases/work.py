@@ -11,15 +11,28 @@ from time import perf_counter
 from typing import Protocol
 
 from bot.agent.llm import Usage
-from bot.agent.loop import AgentLimits, Deadline, NodeOutcome, NodeTask, TokenBudget
+from bot.agent.loop import AgentLimits, Deadline, NodeOutcome, TokenBudget
 from bot.agent.repo_map import repo_map
-from bot.agent.requirements import NodeStatus, Requirement, RequirementTree
+from bot.agent.requirements import NodeStatus, PlanRejected, Requirement, RequirementTree
+from bot.agent.task import NodeTask
 from bot.core.text import cut
 from bot.github.checkout import Checkout, WorkflowChange
 from bot.run.candidates import Attempts
 from bot.run.kernel import KernelHost, Parked, Run
+from bot.run.phases.test_guard import count_base, count_into
+from bot.run.repo_files import read_instructions, session_setup
+from bot.run.setup_detect import failure_reason
+from bot.run.shown_files import shown_files
 from bot.run.state import LocalCheck, Phase, RunState
-from bot.sandbox.api import Sandbox, SandboxSession, SandboxSpec
+from bot.run.work_context import (
+    DoneWork,
+    branch_diff,
+    done_on_branch,
+    earlier_entries,
+    readable_diff,
+    reproduction_note,
+)
+from bot.sandbox.api import SandboxSession, SandboxSpec
 
 
 class WorkHost(KernelHost, Protocol):
@@ -32,7 +45,10 @@ class WorkItem:
 
     node: Requirement
     notes: Sequence[str] = ()
-    park_as: str = "execute"  # what `parked["kind"]` says when the agent cannot finish it
+    # What `parked["kind"]` says when the agent cannot finish it; None: an extra the run goes
+    # on without (its work is not committed).
+    park_as: str | None = "execute"
+    branch_diff: str = ""  # the branch's diff against the base branch, for a follow-up
 
 
 # Where the next item comes from; it may look at the branch first (the start path's docs node).
@@ -55,7 +71,8 @@ async def work(
 ) -> bool:
     """Runs the agent on each item `items` gives, in one sandbox session, committing and
     pushing each; True when anything was pushed. Parks when an item cannot be finished.
-    `then` runs before the sandbox goes: tearing it down is not worth a person's wait."""
+    `then` runs before the sandbox goes: tearing it down is not worth a person's wait.
+    With `check`, the test command runs after the items, and a failure gets one fix."""
     item = await next_item(items)
     spec = SandboxSpec(
         run.run_id,
@@ -66,11 +83,14 @@ async def work(
     since = perf_counter()
     async with run.sandbox_session(spec, checkout) as session:
         run.timing("sandbox", since)
-        await _setup(run, state, session)
+        await _setup(run, state, session, checkout)
         if item is not None:
             pushed = await _execute(run, state, session, checkout, item, items, tree)
         if check:
             await _check(run, state, session)
+            if await _fix_check(run, state, session, checkout, tree):
+                pushed = True
+                await _check(run, state, session)
         if then is not None:
             await then()
     return pushed
@@ -100,6 +120,7 @@ async def iterate(
     }
     await run.save(state, Phase.EXECUTE)
     assert run.target is not None
+    tree = saved_tree(state)
     async with run.checkout(state) as checkout:
         done = {t.get("Pilot-Node") for t in await checkout.trailers_on_branch()}
         if node.id in done:
@@ -116,11 +137,25 @@ async def iterate(
                 await checkout.push(await run.host.git_token())
                 state.head_sha = checkout.head_sha
                 pushed = True
-        items = [WorkItem(node, notes, park_as)]
-        if await work(run, state, checkout, lambda: items.pop() if items else None, None):
+        # After the restore: the agent sees the files it will work on. The run clone borrows
+        # the mirror's whole history of every branch, so the merge base is there to diff from.
+        diff = branch_diff(await checkout.diff_against_base())
+        items = [WorkItem(node, notes, park_as, diff)]
+        if await work(run, state, checkout, lambda: items.pop() if items else None, tree):
             pushed = True
     state.working = None
     return pushed
+
+
+def saved_tree(state: RunState) -> RequirementTree | None:
+    """The run's plan as the state keeps it; None without one, or when the block was edited
+    into something that is no tree (a fix goes on without the plan rather than not at all)."""
+    if not state.tree:
+        return None
+    try:
+        return RequirementTree.from_state(state.tree)
+    except PlanRejected:
+        return None
 
 
 def node_number(node_id: str) -> int:
@@ -129,18 +164,24 @@ def node_number(node_id: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-async def _setup(run: Run[WorkHost], state: RunState, session: SandboxSession) -> None:
-    if not run.config.setup:
+async def _setup(
+    run: Run[WorkHost], state: RunState, session: SandboxSession, checkout: Checkout
+) -> None:
+    run.setup_ran = commands = await session_setup(run, state, checkout)
+    if not commands:
         return
     await run.save(state, Phase.SETUP)
     network = run.config.network_during_setup
     async with session.phase("setup", network=network) as sandbox:
-        for command in run.config.setup:
+        for command in commands:
             result = await sandbox.run(command)
             if result.exit_code != 0:
                 detail = f"$ {command}\n{cut(result.output, 6000)}"
                 why = "timed out" if result.timed_out else f"exited {result.exit_code}"
-                await run.fail(state, f"the set-up command `{command}` {why}", detail)
+                reason = f"the set-up command `{command}` {why}"
+                if not run.config.setup_given:
+                    reason = failure_reason(command, why)
+                await run.fail(state, reason, detail)
                 raise Parked
         # What set-up leaves in the workspace (a venv, build output) is not the agent's work.
         await sandbox.take_patch()
@@ -161,23 +202,28 @@ async def _execute(
     limits = AgentLimits(
         max_steps=run.config.max_steps,
         force_tools=run.deps.force_tools,
+        require_tool=run.deps.require_tool,
         context_tokens=run.deps.context_tokens,
         workflows_read_only=run.config.workflows != "allowed",
     )
-    budget = TokenBudget(run.config.max_tokens, _budget_usage(state))
-    # Time counts per working session (the first pass, a CI fix, a review, an answer):
-    # hours spent waiting for CI or people must not leave the next fix no time at all.
-    deadline = Deadline(run.session_started + run.config.max_minutes * 60, run.clock)
+    budget = _budget(run, state)
+    deadline = _deadline(run)
     # Off the loop: on a repository of 200,000 files the map costs a quarter of a second.
-    the_map = await asyncio.to_thread(repo_map, await checkout.paths())
-    view = tree or RequirementTree([])
+    paths = await checkout.paths()
+    the_map = await asyncio.to_thread(repo_map, paths)
+    done: list[DoneWork] | None = None  # what the plan's finished requirements did
     pushed = False
     since = perf_counter()
     async with session.phase("execute") as sandbox:
         run.timing("container", since)
+        base = await count_base(run, state, checkout, sandbox)
+        reproduced = reproduction_note(run.config.test or "", base)
         item: WorkItem | None = first
         while item is not None:
             node = item.node
+            plan_node = tree is not None and any(n.id == node.id for n in tree.nodes)
+            if tree is not None and plan_node and done is None:
+                done = await done_on_branch(checkout, tree)
             _set_status(state, tree, node, NodeStatus.IN_PROGRESS)
             await run.save(state, Phase.EXECUTE)
             task = NodeTask(
@@ -185,34 +231,74 @@ async def _execute(
                 issue_title=run.target.issue.title,
                 issue_body=run.target.issue.body,
                 node=node,
-                tree=view,
+                tree=_view(tree, node),
                 repo_map=the_map,
-                setup_commands=list(run.config.setup),
+                setup_commands=list(run.setup_ran),
+                instructions=await read_instructions(run, checkout),
                 test_command=run.config.test,
-                notes=[*item.notes, *state.answers.get(node.id, [])],
+                notes=[
+                    *([reproduced] if reproduced and item is first else []),
+                    *item.notes,
+                    *state.answers.get(node.id, []),
+                ],
+                earlier=earlier_entries(done) if plan_node and done else (),
+                branch_diff=item.branch_diff,
+                files=await shown_files(
+                    sandbox,
+                    paths,
+                    f"{run.target.issue.title}\n{run.target.issue.body}\n{node.description}",
+                ),
             )
             # One candidate, or several scored by tests (`attempts`): the best is committed.
             attempts = Attempts(run, state, checkout, task, limits, budget, deadline)
             choice = await attempts.choose(sandbox)
             outcome = choice.outcome
             if outcome.kind != "finished":
+                if item.park_as is None:
+                    # The workspace holds its unfinished work: nothing more is worked on it.
+                    run.record(kind="dropped", node=node.id, outcome=outcome.kind)
+                    break
                 _set_status(state, tree, node, NodeStatus.BLOCKED)
                 await run.park(state, node, outcome, item.park_as)
                 raise Parked
+            # Taken here, not in `_commit`: the next requirement is told what this one did.
+            patch = choice.patch if choice.patch is not None else await sandbox.take_patch()
             try:
-                if await _commit(
-                    run, state, node, outcome, sandbox, checkout, author, token, choice.patch
-                ):
+                if await _commit(run, state, node, outcome, checkout, author, token, patch):
                     pushed = True
             except WorkflowChange as change:
+                if item.park_as is None:
+                    run.record(kind="dropped", node=node.id, outcome="workflow_change")
+                    break
                 _set_status(state, tree, node, NodeStatus.BLOCKED)
                 await ask_workflow_change(run, state, node, change, item.park_as)
                 raise Parked from change
             await choice.settle(sandbox, checkout)
             _set_status(state, tree, node, NodeStatus.DONE)
             await run.save(state, Phase.EXECUTE)
+            if plan_node and done is not None:
+                done.append(DoneWork(node.id, node.title, outcome.summary, readable_diff(patch)))
             item = await next_item(items)
     return pushed
+
+
+def _view(tree: RequirementTree | None, node: Requirement) -> RequirementTree:
+    """The plan as the prompt lists it: a follow-up (the local check's fix, a CI fix, a
+    review) comes after the plan's requirements, marked as the one being worked."""
+    nodes = list(tree.nodes) if tree is not None else []
+    if all(n.id != node.id for n in nodes):
+        nodes.append(node)
+    return RequirementTree(nodes)
+
+
+def _budget(run: Run[WorkHost], state: RunState) -> TokenBudget:
+    return TokenBudget(run.config.max_tokens, _budget_usage(state))
+
+
+def _deadline(run: Run[WorkHost]) -> Deadline:
+    # Time counts per working session (the first pass, a CI fix, a review, an answer):
+    # hours spent waiting for CI or people must not leave the next fix no time at all.
+    return Deadline(run.session_started + run.config.max_minutes * 60, run.clock)
 
 
 def _set_status(
@@ -229,18 +315,15 @@ async def _commit(
     state: RunState,
     node: Requirement,
     outcome: NodeOutcome,
-    sandbox: Sandbox,
     checkout: Checkout,
     author: tuple[str, str],
     token: str | None,
-    patch: bytes | None = None,
+    patch: bytes,
 ) -> bool:
-    """Commits and pushes the node's work: `patch` (a chosen candidate's), or else what the
+    """Commits and pushes the node's work, `patch`: a chosen candidate's, or what the
     sandbox changed since the last commit."""
     assert run.target is not None
     since = perf_counter()
-    if patch is None:
-        patch = await sandbox.take_patch()
     message = f"{node.title}\n\n{outcome.summary}".strip()
     trailers = [("Pilot-Issue", f"#{run.target.issue.number}"), ("Pilot-Node", node.id)]
     read_only = run.config.workflows != "allowed"
@@ -285,6 +368,52 @@ async def _check(run: Run[WorkHost], state: RunState, session: SandboxSession) -
         result = await sandbox.run(run.config.test)
     run.timing("check", since)
     state.check = LocalCheck.of(run.config.test, result)
+    count_into(state, "head", result.output, state.head_sha)
+
+
+CHECK_FIX_ID = "check-1"
+
+
+async def _fix_check(
+    run: Run[WorkHost],
+    state: RunState,
+    session: SandboxSession,
+    checkout: Checkout,
+    tree: RequirementTree | None,
+) -> bool:
+    """One agent item when the test command fails after the plan's work, before the pull
+    request opens, while tokens and time remain; True when it pushed a commit. Once per run:
+    recorded in the state before it starts (a worker that dies during it opens the pull
+    request on restart instead of trying again), and by its commit's trailer (should the
+    state's save have been lost with the worker)."""
+    failed = state.check
+    if failed is None or failed.passed or state.check_fixed:
+        return False
+    if checkout.head_sha == checkout.base_tip:
+        return False  # the work changed nothing: the failure is the base branch's, not ours
+    if CHECK_FIX_ID in {t.get("Pilot-Node") for t in await checkout.trailers_on_branch()}:
+        return False
+    if _budget(run, state).exhausted or _deadline(run).expired:
+        run.record(kind="check_fix", skipped="no tokens or time left")
+        return False
+    state.check_fixed = True  # saved with the item's first save, before the agent works
+    run.record(kind="check_fix", command=failed.command, exit_code=failed.exit_code)
+    why = "timed out" if failed.timed_out else f"exit {failed.exit_code}"
+    node = Requirement(
+        CHECK_FIX_ID,
+        "Make the test command pass",
+        "The repository's test command fails on the branch now that the plan's requirements "
+        "are done; its output is in the notes. Fix the cause in the code without deleting, "
+        "skipping or weakening any test.",
+        [f"`{failed.command}` passes"],
+    )
+    note = (
+        "The test command failed after the plan's requirements were done:\n"
+        f"$ {failed.command} ({why})\n{failed.output_tail}"
+    )
+    diff = branch_diff(await checkout.diff_against_base())
+    item = WorkItem(node, [note], park_as=None, branch_diff=diff)
+    return await _execute(run, state, session, checkout, item, lambda: None, tree)
 
 
 def _budget_usage(state: RunState) -> Usage:

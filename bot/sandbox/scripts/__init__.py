@@ -15,6 +15,8 @@ take_patch's `PILOT-BASELINE` line.
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Sequence
 from importlib.resources import files
 
 from bot.sandbox.api import WORKSPACE
@@ -30,6 +32,7 @@ PACK_FILL = _text("pack_fill.sh")
 TAKE_PATCH = _text("take_patch.sh")
 RUN_WRAPPER = _text("run_wrapper.sh")
 SWEEP = _text("sweep.sh")
+BASE_TESTS = _text("base_tests.sh")
 
 FILE_REFUSED = 3  # the file tool's "refused" exit code; its stderr says why
 PIDS_FULL = "pilot: the process limit is full"
@@ -73,6 +76,12 @@ def run_command(command: str, limit_s: float) -> list[str]:
     """`command` under bash, killed with its process group after `limit_s` seconds."""
     wrapped = ["timeout", "-s", "KILL", f"{limit_s:.3f}", "bash", "-c", command]
     return ["bash", "-c", RUN_WRAPPER, "run", *wrapped]
+
+
+def base_tests_line(test_command: str, paths: Sequence[str]) -> str:
+    """A line for `Sandbox.run`: the test command against the session base's versions of
+    `paths` (the test files a change touched), the change's versions put back after."""
+    return shlex.join(["bash", "-c", BASE_TESTS, "base_tests", test_command, *paths])
 
 
 def sweep_command() -> list[str]:

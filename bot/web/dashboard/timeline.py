@@ -124,6 +124,13 @@ def event(number: int, raw: dict[str, Any]) -> EventView:
         reward = raw.get("reward")
         meta = f"reward {reward:.2f}" if isinstance(reward, int | float) else ""
         tone = "good" if chosen else "muted"
+    elif kind == "test_guard":
+        found = [f for f in raw.get("findings") or [] if isinstance(f, dict)]
+        waiting = raw.get("waiting")
+        title = f"Tests weakened: {waiting} for a person" if waiting else "Tests kept"
+        meta = str(raw.get("sha") or "")[:7]
+        tone = "bad" if waiting else "good"
+        text = "\n".join(f"• {f.get('detail')}" for f in found[:20])
     elif kind == "timing":
         title = f"{raw.get('phase')} took {duration(raw.get('ms'))}"
         tone = "muted"
