@@ -151,9 +151,10 @@ class Demo:
         else:
             self.out(
                 f"model: none configured (PILOT_LLM_BASE_URL), so the embedded {shown} runs "
-                "locally\n  in llama.cpp (CPU only, forced-tool mode): a small coding model, "
-                "enough for this\n  one-line fix in a couple of minutes. Set PILOT_LLM_BASE_URL, "
-                "PILOT_LLM_API_KEY and\n  PILOT_LLM_MODEL to use a larger model."
+                "locally\n  in llama.cpp (CPU only, one grammar-bound tool call a step): a small "
+                "coding model that\n  often does not solve even this one-line fix; expect the bot "
+                "to ask a person then.\n  Set PILOT_LLM_BASE_URL, PILOT_LLM_API_KEY and "
+                "PILOT_LLM_MODEL to use a larger model\n  (`--model smollm2` runs the tiny one)."
             )
         self.procs.start("model", self.local.command(port), dict(os.environ), ROOT)
         self.procs.wait_for(
