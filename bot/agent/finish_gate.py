@@ -96,36 +96,52 @@ class FinishGate:
         return gone
 
 
+def refusal_reason(seen: Gathered, test_command: str | None) -> str | None:
+    """The first thing plainly wrong with a change, however often it was said before: what a
+    draft (bot/agent/drafts.py) must not have at all."""
+    return next(iter(_reasons(seen, test_command)), None)
+
+
+def _reasons(seen: Gathered, test_command: str | None) -> list[str]:
+    """Everything plainly wrong with the change, in the order the gate says it."""
+    reasons = []
+    if not seen.changes:
+        reasons.append("unchanged")
+    if findings(seen.session_diff):
+        reasons.append("weakened")
+    if test_command and seen.tests is not None and _failed(seen.tests):
+        reasons.append("tests")
+    if test_command and seen.base_tests is not None and _failed(seen.base_tests):
+        reasons.append("base_tests")
+    return reasons
+
+
+def _failed(result: CommandResult) -> bool:
+    return result.exit_code != 0 or result.timed_out
+
+
 def _refusal(seen: Gathered, test_command: str | None, refused: set[str]) -> tuple[str | None, str]:
-    if not seen.changes and "unchanged" not in refused:
-        return "unchanged", render("agent/finish_refused.md.j2", reason="unchanged")
-    weakened = findings(seen.session_diff)
-    if weakened and "weakened" not in refused:
-        return "weakened", render(
+    reason = next((r for r in _reasons(seen, test_command) if r not in refused), None)
+    if reason is None:
+        return None, ""
+    if reason == "unchanged":
+        return reason, render("agent/finish_refused.md.j2", reason="unchanged")
+    if reason == "weakened":
+        return reason, render(
             "agent/finish_refused.md.j2",
             reason="weakened",
-            findings=[f.detail for f in weakened],
+            findings=[f.detail for f in findings(seen.session_diff)],
             diff=cut(seen.diff, DIFF_CHARS),
         )
-    failed = seen.tests is not None and (seen.tests.exit_code != 0 or seen.tests.timed_out)
-    if seen.tests is not None and failed and "tests" not in refused:
-        return "tests", render(
-            "agent/finish_refused.md.j2",
-            reason="tests",
-            command=test_command,
-            output=command_observation(seen.tests, OUTPUT_CHARS),
-            diff=cut(seen.diff, DIFF_CHARS),
-        )
-    base = seen.base_tests
-    if base is not None and (base.exit_code != 0 or base.timed_out) and "base_tests" not in refused:
-        return "base_tests", render(
-            "agent/finish_refused.md.j2",
-            reason="base_tests",
-            command=test_command,
-            output=command_observation(base, OUTPUT_CHARS),
-            diff=cut(seen.diff, DIFF_CHARS),
-        )
-    return None, ""
+    result = seen.tests if reason == "tests" else seen.base_tests
+    assert result is not None
+    return reason, render(
+        "agent/finish_refused.md.j2",
+        reason=reason,
+        command=test_command,
+        output=command_observation(result, OUTPUT_CHARS),
+        diff=cut(seen.diff, DIFF_CHARS),
+    )
 
 
 def parse_status(output: str) -> list[Change]:

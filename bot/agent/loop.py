@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.agent.conversation import Conversation
+from bot.agent.drafts import Drafts
 from bot.agent.finish_gate import FinishGate, scratch_note
 from bot.agent.llm import ANY_TOOL, DEFAULT_SAMPLING, LLM, Message, Reply, Sampling, ToolCall, Usage
 from bot.agent.stuck import StuckWatch
@@ -50,6 +51,8 @@ class AgentLimits:
     sampling: Sampling = DEFAULT_SAMPLING  # candidates after the first sample more freely
     # `finish` is refused once for each plain problem (no change, failing or weakened tests).
     finish_gate: bool = True
+    # Drafts of the fix in plain code tried before the tool loop, when tests fail to check them.
+    drafts: int = 0
 
 
 @dataclass
@@ -158,6 +161,9 @@ class Agent:
         self.tools = tool_specs() + ([choose_tool_spec()] if forced else [])
         self.toolbox = ToolBox(sandbox, limits.observation_chars, limits.workflows_read_only)
         self.gate = FinishGate(sandbox, task.test_command)
+        self.drafts = Drafts(
+            llm, sandbox, task, limits.drafts, self.gate, trajectory, limits.sampling.seed or 0
+        )
         self.stuck = StuckWatch()
         self.steps = 0
         self.malformed_in_row = 0
@@ -170,6 +176,18 @@ class Agent:
         outcome: NodeOutcome | None = None
         error: str | None = None
         try:
+            drafted = await self.drafts.try_all(self.timeout_s(), self.may_draft, self.spend)
+            if drafted is not None:
+                outcome = NodeOutcome(
+                    "finished",
+                    drafted.summary,
+                    None,
+                    self.steps,
+                    self.usage,
+                    drafted.messages[:2],
+                    drafted.messages[2:],
+                )
+                return outcome
             while True:
                 await self.step()
         except AgentExit as exit_:
@@ -199,8 +217,8 @@ class Agent:
                 elided=self.conversation.elided,
                 # The conversation in the candidate record's shape: what preference pairs
                 # from outcomes (a CI fix that turned CI green) are made of.
-                prompt=self.conversation.messages[:2],
-                messages=self.conversation.messages[2:],
+                prompt=list(outcome.prompt) if outcome else self.conversation.messages[:2],
+                messages=list(outcome.messages) if outcome else self.conversation.messages[2:],
             )
 
     async def step(self) -> None:
@@ -224,6 +242,14 @@ class Agent:
         finally:
             self._record["ms"] = round((time.monotonic() - started) * 1000)
             self.trajectory.record(**self._record)
+
+    def may_draft(self) -> bool:
+        """Another draft may start: time and tokens are left (the tool loop says so when not)."""
+        return not (self.deadline.expired or self.budget.exhausted)
+
+    def spend(self, usage: Usage) -> None:
+        self.budget.add(usage)
+        self.usage = self.usage + usage
 
     def check_limits(self) -> None:
         if self.deadline.expired:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import json
@@ -80,6 +81,15 @@ SUBMIT_PLAN_TOOL: ToolSpec = {
 OnStep = Callable[[dict[str, Any]], object]
 
 
+def submit_plan_tool(max_nodes: int = MAX_NODES) -> ToolSpec:
+    """SUBMIT_PLAN_TOOL allowing at most `max_nodes` requirements."""
+    if max_nodes == MAX_NODES:
+        return SUBMIT_PLAN_TOOL
+    tool = copy.deepcopy(SUBMIT_PLAN_TOOL)
+    tool["function"]["parameters"]["properties"]["requirements"]["maxItems"] = max_nodes
+    return tool
+
+
 @dataclass(frozen=True)
 class IssueText:
     number: int
@@ -114,21 +124,25 @@ async def plan(
     on_step: OnStep | None = None,
     instructions: str = "",
     files: Sequence[tuple[str, str]] = (),
+    max_nodes: int = MAX_NODES,
 ) -> PlanResult:
+    """`max_nodes` below MAX_NODES bounds the plan for a model that cannot judge its size: the
+    tool's schema says it (a grammar-bound server then cannot write more), and a longer plan
+    is sent back."""
+    max_nodes = max(1, min(max_nodes, MAX_NODES))
+    tool = submit_plan_tool(max_nodes)
     messages: list[Message] = [
-        {"role": "system", "content": render("planner/system.md.j2", max_nodes=MAX_NODES)},
-        {"role": "user", "content": task_prompt(issue, repo_map, instructions, files)},
+        {"role": "system", "content": render("planner/system.md.j2", max_nodes=max_nodes)},
+        {"role": "user", "content": task_prompt(issue, repo_map, instructions, files, max_nodes)},
     ]
     usage = Usage()
     reasons: list[str] = []
     reported = 0
     for attempt in range(1, max_attempts + 1):
         started = time.monotonic()
-        reply = await llm.complete(
-            messages, [SUBMIT_PLAN_TOOL], force_tool=TOOL_NAME if force_tool else None
-        )
+        reply = await llm.complete(messages, [tool], force_tool=TOOL_NAME if force_tool else None)
         usage = usage + reply.usage
-        tree, reasons = judge(reply)
+        tree, reasons = judge(reply, max_nodes)
         if on_step is not None:
             step = _step(attempt, messages, reported, reply, reasons, time.monotonic() - started)
             reported = len(messages)
@@ -146,6 +160,7 @@ def task_prompt(
     repo_map: str,
     instructions: str = "",
     files: Sequence[tuple[str, str]] = (),
+    max_nodes: int = MAX_NODES,
 ) -> str:
     body = _clip(issue.body, MAX_ISSUE_CHARS)
     title = " ".join(issue.title.split())
@@ -158,14 +173,14 @@ def task_prompt(
         repo_map=tree_map,
         issue_fence=fence_for(title + "\n" + body),
         map_fence=fence_for(tree_map),
-        max_nodes=MAX_NODES,
+        max_nodes=max_nodes,
         instructions=instructions,
         instructions_fence=fence_for(instructions),
         files=list(files),
     )
 
 
-def judge(reply: Reply) -> tuple[RequirementTree | None, list[str]]:
+def judge(reply: Reply, max_nodes: int = MAX_NODES) -> tuple[RequirementTree | None, list[str]]:
     """The tree from the reply's first `submit_plan` call, or the reasons it is unusable."""
     calls = reply.tool_calls
     if not calls:
@@ -184,9 +199,12 @@ def judge(reply: Reply) -> tuple[RequirementTree | None, list[str]]:
         except ValueError as exc:
             return None, [f"`requirements` is a string that is not a JSON list: {exc}"]
     try:
-        return size_plan(RequirementTree.from_plan(data)), []
+        tree = size_plan(RequirementTree.from_plan(data))
     except PlanRejected as exc:
         return None, exc.reasons
+    if len(tree.nodes) > max_nodes:
+        return None, [f"too many requirements: {len(tree.nodes)} (at most {max_nodes}); merge them"]
+    return tree, []
 
 
 def _clip(text: str, limit: int) -> str:

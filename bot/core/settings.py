@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SANDBOX_IMAGE = "issue-pilot-sandbox:bookworm-1"
@@ -73,6 +81,13 @@ class Settings(BaseSettings):
     llm_max_tries: int = 5
     # The agent trims its conversation to fit this; a small local model's window is smaller.
     llm_context_tokens: int = 48_000
+    # Before its tool loop, the agent asks for this many drafts of the fix in plain code and
+    # keeps the first the failing tests accept (bot/agent/drafts.py): a small model writes a
+    # whole function far better than exact edits in JSON. 0: straight to the tool loop.
+    llm_drafts: NonNegativeInt = 0
+    # At most this many requirements in a plan: 1 for a model too small to judge a plan's size
+    # (the embedded Qwen split one-line fixes into eight requirements, six minutes of writing).
+    llm_plan_max_requirements: int = Field(default=20, ge=1, le=20)
 
     trigger_label: str = "pilot"
     command_prefix: str = "/pilot"

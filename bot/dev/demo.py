@@ -131,6 +131,8 @@ class Demo:
                 "PILOT_LLM_MODEL": s.llm_model or "",
                 "PILOT_LLM_FORCE_TOOLS": str(s.llm_force_tools).lower(),
                 "PILOT_LLM_CONTEXT_TOKENS": str(s.llm_context_tokens),
+                "PILOT_LLM_DRAFTS": str(s.llm_drafts),
+                "PILOT_LLM_PLAN_MAX_REQUIREMENTS": str(s.llm_plan_max_requirements),
             }
             if s.llm_temperature is not None:
                 configured["PILOT_LLM_TEMPERATURE"] = str(s.llm_temperature)

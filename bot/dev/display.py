@@ -64,6 +64,9 @@ def event_lines(event: dict[str, Any], width: int = 100) -> list[str]:
         return [_one_line(f"plan refused: {problems or 'no plan in the reply'}", width)]
     if kind == "node_start":
         return [_one_line(f"{event.get('node')}: started — {event.get('title')}", width)]
+    if kind == "draft" and event.get("draft"):
+        verdict = str(event.get("verdict") or "").split("\n")[0]
+        return [_one_line(f"{event.get('node')} draft {event.get('draft')}: {verdict}", width)]
     if kind == "node_end":
         ending = f"{event.get('node')}: {event.get('outcome')} after {event.get('steps')} steps"
         return [_one_line(ending, width)]

@@ -85,6 +85,11 @@ class LocalModel:
             # At a few tokens a second, a reply of 1,024 tokens already takes minutes.
             "PILOT_LLM_MAX_OUTPUT_TOKENS": "1024",
             "PILOT_LLM_TIMEOUT_S": "600",
+            # Whole corrected functions, checked by the failing tests, before the tool loop: the
+            # 1.5B model fixes bugs this way that it cannot fix through edit_file.
+            "PILOT_LLM_DRAFTS": "5",
+            # It cannot size a plan: one-line fixes came back as eight requirements.
+            "PILOT_LLM_PLAN_MAX_REQUIREMENTS": "1",
         }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.agent.llm import LLM
+from bot.agent.requirements import MAX_NODES
 from bot.core.ci_index import CiIndex
 from bot.core.feed import RunFeed
 from bot.core.signals import StopFlag
@@ -61,6 +62,8 @@ class RunDeps:
     force_tools: bool = False
     require_tool: bool = False  # the agent's steps are one `tool_choice: required` call each
     context_tokens: int = 48_000
+    plan_max_requirements: int = MAX_NODES  # the planner's bound (PILOT_LLM_PLAN_MAX_REQUIREMENTS)
+    drafts: int = 0  # drafts before a requirement's tool loop (bot/agent/drafts.py)
     ci_timeout_s: float = 600.0
     max_parallel_attempts: int = 2  # candidates of one requirement working at once
     scheduler: Scheduler | None = None

@@ -295,6 +295,8 @@ def run_deps_from(settings: Settings, llm: LLM | None, sandboxes: Sandboxes) -> 
         force_tools=bool(settings.llm_force_tools),
         require_tool=settings.llm_force_tools == "required",
         context_tokens=settings.llm_context_tokens,
+        drafts=settings.llm_drafts,
+        plan_max_requirements=settings.llm_plan_max_requirements,
         ci_timeout_s=settings.ci_timeout_s,
         max_parallel_attempts=settings.max_parallel_attempts,
     )

@@ -35,6 +35,7 @@ class FakeLLM:
     def __init__(self, *replies: Reply | Exception) -> None:
         self.replies = list(replies)
         self.requests: list[tuple[list[Message], list[ToolSpec], str | None]] = []
+        self.samplings: list[Sampling] = []
 
     async def complete(
         self,
@@ -44,6 +45,7 @@ class FakeLLM:
         sampling: Sampling = DEFAULT_SAMPLING,
     ) -> Reply:
         self.requests.append((copy.deepcopy(list(messages)), list(tools), force_tool))
+        self.samplings.append(sampling)
         reply = self.replies.pop(0)
         if isinstance(reply, Exception):
             raise reply

@@ -146,6 +146,21 @@ async def test_all_attempts_failing_raises_plan_error() -> None:
     assert "last attempt" in llm.requests[2]["messages"][-1]["content"]
 
 
+async def test_a_bounded_plan_says_its_bound_in_the_schema_and_sends_back_a_longer_one() -> None:
+    llm = CannedLLM(submit(node("R1"), node("R2", "R1")), submit(node("R1")))
+    result = await plan(llm, ISSUE, REPO_MAP, max_nodes=1)
+    assert [n.id for n in result.tree.nodes] == ["R1"]
+    first, second = llm.requests
+    schema = first["tools"][0]["function"]["parameters"]["properties"]["requirements"]
+    assert schema["maxItems"] == 1
+    assert (
+        SUBMIT_PLAN_TOOL["function"]["parameters"]["properties"]["requirements"]["maxItems"] == 20
+    )
+    assert "ONE requirement" in first["messages"][0]["content"]
+    assert "ONE requirement" in first["messages"][1]["content"]
+    assert "too many requirements: 2 (at most 1)" in second["messages"][-1]["content"]
+
+
 async def test_force_tool_names_submit_plan() -> None:
     llm = CannedLLM(submit(), submit(node("R1")))
     await plan(llm, ISSUE, REPO_MAP, force_tool=True)

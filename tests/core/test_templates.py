@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from bot.agent.requirements import Requirement
 from bot.core.templates import PROMPTS_DIR, render
 from bot.github.api import Comment
 from bot.github.status_comment import find_status_comment, parse_state, render_status
@@ -135,6 +136,20 @@ SAMPLE_CONTEXT: dict[str, dict[str, Any]] = {
     "agent/nudge.md.j2": {"tool": "edit_file", "failed": True},
     "agent/malformed.md.j2": {"error": "bad JSON", "tool_names": ["finish"]},
     "agent/docs_writer.md.j2": {},
+    "agent/draft_system.md.j2": {},
+    "agent/draft.md.j2": {
+        "issue_number": 3,
+        "issue_title": "Progress stuck",
+        "issue_body": "percent(1, 2) is 0",
+        "node": Requirement("R1", "Fix percent", "Divide as floats.", ["50.0"], []),
+        "part_of_plan": True,
+        "instructions": "Keep it small.",
+        "files": [("pkg/progress.py", "def percent(done, total):\n    return done // total\n")],
+        "command": "pytest -q",
+        "output": "exit code 1\nFAILED test_half",
+        "example": "pkg/progress.py",
+        "called": [("percent", "pkg/progress.py"), ("bar", "pkg/bar.py")],
+    },
     "comments/tests_weakened.md.j2": {
         "sha": "abc1234",
         "findings": ["test_a removed from tests/test_x.py", "fewer tests ran: 2 before, 0 after"],

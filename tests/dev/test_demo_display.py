@@ -71,6 +71,9 @@ def test_timeline_events_make_log_lines() -> None:
     ci = event_lines({"kind": "ci", "sha": "0123456789", "state": "red", "failing": ["lint"]})
     assert ci == ["CI on 0123456: red (failing: lint)"]
     assert event_lines({"kind": "timing", "phase": "push", "ms": 3}) == []
+    draft = {"kind": "draft", "node": "R1", "draft": 2, "verdict": "tests still fail:\nFAIL"}
+    assert event_lines(draft) == ["R1 draft 2: tests still fail:"]
+    assert event_lines({"kind": "draft", "node": "R1", "skipped": "the tests already pass"}) == []
 
 
 def test_a_run_rests_when_only_a_person_can_move_it() -> None:

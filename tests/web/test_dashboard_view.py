@@ -205,6 +205,24 @@ def test_a_step_shows_its_commands_paths_and_outputs() -> None:
             "• test_a removed from t.py",
         ),
         ({"kind": "test_guard", "waiting": 0, "findings": []}, "Tests kept", "good", ""),
+        (
+            {"kind": "draft", "draft": 2, "verdict": "kept", "changed": ["m.py: f", "n.py: g"]},
+            "Draft 2",
+            "good",
+            "kept\nm.py: f, n.py: g",
+        ),
+        (
+            {"kind": "draft", "draft": 1, "verdict": "tests still fail: exit code 1"},
+            "Draft 1",
+            "muted",
+            "tests still fail: exit code 1",
+        ),
+        (
+            {"kind": "draft", "skipped": "the tests already pass"},
+            "No drafts",
+            "muted",
+            "the tests already pass",
+        ),
     ],
 )
 def test_other_events_have_a_line_each(

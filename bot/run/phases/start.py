@@ -86,6 +86,7 @@ async def _plan(
             IssueText(issue.number, issue.title, body),
             await asyncio.to_thread(repo_map, paths),
             force_tool=run.deps.force_tools,
+            max_nodes=run.deps.plan_max_requirements,
             instructions=instructions,
             files=await shown_files_at_head(checkout, paths, f"{issue.title}\n{body}"),
             on_step=lambda step: trajectory.record(kind="plan", **step),

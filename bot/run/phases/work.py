@@ -204,6 +204,7 @@ async def _execute(
         force_tools=run.deps.force_tools,
         require_tool=run.deps.require_tool,
         context_tokens=run.deps.context_tokens,
+        drafts=run.deps.drafts,
         workflows_read_only=run.config.workflows != "allowed",
     )
     budget = _budget(run, state)

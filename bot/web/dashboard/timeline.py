@@ -99,6 +99,15 @@ def event(number: int, raw: dict[str, Any]) -> EventView:
         problems = [str(p) for p in raw.get("problems") or []]
         tone = "bad" if problems or not submitted else ""
         text = "\n".join(f"• {p}" for p in problems)
+    elif kind == "draft":
+        title = f"Draft {raw.get('draft')}" if raw.get("draft") else "No drafts"
+        kept = raw.get("verdict") == "kept"
+        meta = _meta(duration(raw.get("ms")), _tokens(raw.get("tokens")))
+        tone = "good" if kept else "muted"
+        changed = ", ".join(str(c) for c in raw.get("changed") or [])
+        text = "\n".join(
+            part for part in (str(raw.get("verdict") or raw.get("skipped") or ""), changed) if part
+        )
     elif kind == "node_start":
         title = f"Started: {raw.get('title') or node}"
     elif kind == "node_end":
