@@ -102,7 +102,39 @@ def replace_definitions(source: str, block: str) -> tuple[str, list[str]] | None
         lines[-1] += "\n"
     for start, end, text, _ in sorted(spans, key=lambda s: -s[0]):
         lines[start:end] = [text]
+    # A corrected function often needs an import its file lacks (`re` for a new regex): the
+    # block's own imports come along, after the file's last top-level import.
+    missing = _missing_imports(tree, written, block_lines)
+    if missing:
+        at = _import_line(tree)
+        lines[at:at] = missing
     return "".join(lines), [name for *_, name in spans]
+
+
+def _missing_imports(tree: ast.Module, written: ast.Module, block_lines: list[str]) -> list[str]:
+    """The block's top-level import statements the file does not already have, as lines."""
+    have = {ast.dump(node) for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)}
+    missing = []
+    for node in written.body:
+        if isinstance(node, ast.Import | ast.ImportFrom) and ast.dump(node) not in have:
+            text = "".join(block_lines[node.lineno - 1 : node.end_lineno]).strip()
+            missing.append(text + "\n")
+    return missing
+
+
+def _import_line(tree: ast.Module) -> int:
+    """The 0-based line new imports go on: after the last top-level import, else after the
+    module's docstring (and `from __future__` imports), else the first line."""
+    imports = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    if imports:
+        return imports[-1].end_lineno or imports[-1].lineno
+    first = tree.body[0] if tree.body else None
+    docstring = (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    )
+    return (first.end_lineno or 0) if docstring and first is not None else 0
 
 
 def _replace_fragment(source: str, old: str, new: str) -> tuple[str, list[str]] | None:

@@ -92,3 +92,19 @@ def test_a_fragment_then_its_replacement_is_an_edit() -> None:
     assert apply_reply("```python\nimport math\n```", {"m.py": SOURCE}) == []
     nowhere = "```python\nreturn 5\n```\n```python\nreturn 6\n```"
     assert apply_reply(nowhere, {"m.py": SOURCE}) == []
+
+
+def test_imports_the_corrected_function_needs_come_along() -> None:
+    block = (
+        "import math\nimport re\nfrom typing import List\n\n"
+        "def format_price(cents: int) -> str:\n    return re.sub('x', '', str(cents))\n"
+    )
+    text, _ = replace_definitions(SOURCE, block) or ("", [])
+    head = '"""Money."""\n\nimport math\nimport re\nfrom typing import List\n\n\ndef format_price'
+    assert text.startswith(head)
+    bare = "def f():\n    return 1\n"
+    text, _ = replace_definitions(bare, "import os\n\ndef f():\n    return os.sep\n") or ("", [])
+    assert text == "import os\ndef f():\n    return os.sep\n"
+    documented = '"""Doc."""\ndef f():\n    return 1\n'
+    text, _ = replace_definitions(documented, "import os\ndef f():\n    return 2\n") or ("", [])
+    assert text == '"""Doc."""\nimport os\ndef f():\n    return 2\n'
