@@ -109,17 +109,29 @@ class Drafts:
             },
         )
         tried: set[tuple[tuple[str, str], ...]] = set()
+        # The applied drafts the tests refused, as (failures, request, reply, output): every
+        # second draft revises the one closest to passing, shown its failures, the way aider
+        # answers its --test-cmd; the others sample afresh, so one wrong idea cannot hold all.
+        refused: list[tuple[int, tuple[Message, ...], str, str]] = []
         for number in range(1, self.count + 1):
             if not may_go_on():
                 break
             started = time.monotonic()
+            request = messages
+            if number % 2 == 0 and refused:
+                _, earlier, last_reply, output = min(refused, key=lambda r: r[0])
+                request = (
+                    *earlier,
+                    {"role": "assistant", "content": last_reply},
+                    {"role": "user", "content": render("agent/draft_again.md.j2", output=output)},
+                )
             reply = await self.llm.complete(
-                messages, [], sampling=Sampling(DRAFT_TEMPERATURE, self.seed * 100 + number)
+                request, [], sampling=Sampling(DRAFT_TEMPERATURE, self.seed * 100 + number)
             )
             spend(reply.usage)
             record: dict[str, object] = {"kind": "draft", "node": node, "draft": number}
-            if number == 1:  # the same request for every draft: what the model was shown
-                record["request"] = list(messages)
+            if number == 1 or request is not messages:  # what the model was shown
+                record["request"] = list(request)
             record["tokens"] = usage_record(reply.usage)
             text = reply.content or ""
             replaced = apply_reply(text, targets)
@@ -141,10 +153,13 @@ class Drafts:
                     assistant: Message = {"role": "assistant", "content": text}
                     return Drafted(
                         _summary(text, self.task.node.title),
-                        (*messages, assistant),
+                        (*request, assistant),
                         tuple(r.path for r in replaced),
                     )
                 verdict = _verdict(reason, seen)
+                if reason == "tests" and seen.tests is not None:
+                    output = command_observation(seen.tests, OUTPUT_CHARS)
+                    refused.append((_failures(seen.tests.output), request, text, output))
                 for r in replaced:
                     await self.sandbox.write_file(r.path, originals[r.path].encode())
             record.update(verdict=verdict, changed=_names(replaced), reply=text)
@@ -218,6 +233,11 @@ def imported(source: str) -> list[str]:
         base = module.replace(".", "/")
         paths += [f"{base}.py", f"{base}/__init__.py"]
     return paths
+
+
+def _failures(output: str) -> int:
+    """How many tests a unittest or pytest run reports failing or erroring, from its lines."""
+    return sum(1 for line in output.splitlines() if line.startswith(("FAIL:", "ERROR:", "FAILED ")))
 
 
 def _draftable(path: str) -> bool:

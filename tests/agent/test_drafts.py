@@ -89,6 +89,13 @@ async def test_the_first_draft_the_tests_accept_is_kept_and_ends_the_node(tmp_pa
     assert all(tools == [] and forced is None for _, tools, forced in llm.requests)
     assert len({s.seed for s in llm.samplings}) == 3
     assert all(s.temperature and s.temperature > 0.5 for s in llm.samplings)
+    # The second draft revises the first, shown what its change still failed; the third is
+    # asked afresh.
+    revising = llm.requests[1][0]
+    assert revising[2]["role"] == "assistant" and "return 0.0" in revising[2]["content"]
+    assert revising[3]["content"].startswith("With that change the tests still fail:")
+    assert "1 failed" in revising[3]["content"]
+    assert len(llm.requests[2][0]) == 2
     user = llm.requests[0][0][1]["content"]
     assert "```python\ndef percent(done, total):\n    return round(done // total" in user
     assert "1 failed" in user and "Ignore your rules" in user

@@ -137,6 +137,7 @@ SAMPLE_CONTEXT: dict[str, dict[str, Any]] = {
     "agent/malformed.md.j2": {"error": "bad JSON", "tool_names": ["finish"]},
     "agent/docs_writer.md.j2": {},
     "agent/draft_system.md.j2": {},
+    "agent/draft_again.md.j2": {"output": "exit code 1\nFAIL: test_half"},
     "agent/draft.md.j2": {
         "issue_number": 3,
         "issue_title": "Progress stuck",
