@@ -73,15 +73,14 @@ class Drafts:
             return None
         originals = await self._read(self._paths(before.output))
         # The tests name the code they test: a failing tests/test_money.py points at
-        # till/money.py even when the issue only speaks of receipts.
-        tested = [
-            module
-            for path, text in originals.items()
-            if is_test_file(path)
-            for module in imported(text)
-            if module not in originals
-        ]
-        originals.update(await self._read(tested, len("".join(originals.values()))))
+        # till/money.py even when the issue only speaks of receipts, and through a package's
+        # __init__.py when the test imports `from till import format_price`.
+        followed: set[str] = set()
+        for _ in range(2):
+            leads = [p for p in originals if _leads_to_code(p) and p not in followed]
+            followed.update(leads)
+            wanted = [m for p in leads for m in imported(originals[p]) if m not in originals]
+            originals.update(await self._read(wanted, len("".join(originals.values()))))
         targets = {p: text for p, text in originals.items() if _draftable(p)}
         if not targets:
             return None
@@ -238,6 +237,12 @@ def imported(source: str) -> list[str]:
 def _failures(output: str) -> int:
     """How many tests a unittest or pytest run reports failing or erroring, from its lines."""
     return sum(1 for line in output.splitlines() if line.startswith(("FAIL:", "ERROR:", "FAILED ")))
+
+
+def _leads_to_code(path: str) -> bool:
+    """A file whose imports lead to the code under test: a test, or a package's __init__.py
+    re-exporting its modules."""
+    return is_test_file(path) or path.rsplit("/", 1)[-1] == "__init__.py"
 
 
 def _draftable(path: str) -> bool:

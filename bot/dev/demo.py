@@ -153,10 +153,13 @@ class Demo:
         else:
             self.out(
                 f"model: none configured (PILOT_LLM_BASE_URL), so the embedded {shown} runs "
-                "locally\n  in llama.cpp (CPU only, one grammar-bound tool call a step): a small "
-                "coding model that\n  often does not solve even this one-line fix; expect the bot "
-                "to ask a person then.\n  Set PILOT_LLM_BASE_URL, PILOT_LLM_API_KEY and "
-                "PILOT_LLM_MODEL to use a larger model\n  (`--model smollm2` runs the tiny one)."
+                "locally\n  in llama.cpp (CPU only): a plan of one requirement, then up to 5 "
+                "drafts of the fix,\n  each checked by the failing tests, before its tool loop. "
+                "So small a model fixes\n  some one-line bugs in a minute or two, but this issue "
+                "(lower case, punctuation\n  and runs of separators at once) it mostly does not "
+                "solve: expect the bot to ask\n  a person then. Set PILOT_LLM_BASE_URL, "
+                "PILOT_LLM_API_KEY and PILOT_LLM_MODEL to use\n  a larger model "
+                "(`--model smollm2` runs the tiny one)."
             )
         self.procs.start("model", self.local.command(port), dict(os.environ), ROOT)
         self.procs.wait_for(

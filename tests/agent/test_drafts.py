@@ -164,8 +164,11 @@ def test_the_modules_a_test_imports_are_found() -> None:
 
 
 async def test_the_code_the_failing_tests_import_is_shown_and_drafted(tmp_path: Path) -> None:
-    test = b"from pkg.progress import percent\n"
-    box = CheckedSandbox({"pkg/progress.py": BUGGY, "tests/test_other.py": test})
+    # Through the package: the test imports what pkg/__init__.py re-exports.
+    test = b"from pkg import percent\n"
+    init = b"from pkg.progress import percent\n"
+    files = {"pkg/progress.py": BUGGY, "pkg/__init__.py": init, "tests/test_other.py": test}
+    box = CheckedSandbox(files)
     shown_elsewhere = task()
     llm = FakeLLM(draft(f"```python\n# pkg/bar.py\n{FIXED_CODE}```"))
     with Trajectory(tmp_path) as trajectory:
