@@ -45,7 +45,6 @@ class Drafted:
 
     summary: str
     messages: tuple[Message, ...]  # the draft's request and the reply that was kept
-    paths: tuple[str, ...]
 
 
 @dataclass
@@ -153,7 +152,6 @@ class Drafts:
                     return Drafted(
                         _summary(text, self.task.node.title),
                         (*request, assistant),
-                        tuple(r.path for r in replaced),
                     )
                 verdict = _verdict(reason, seen)
                 if reason == "tests" and seen.tests is not None:
