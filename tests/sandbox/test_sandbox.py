@@ -257,6 +257,21 @@ async def test_file_tools_stay_in_the_workspace(box: DockerSandbox) -> None:
     await still_usable(box)
 
 
+async def test_an_edit_of_the_same_size_in_the_same_second_is_what_runs(box: DockerSandbox) -> None:
+    """Python trusts a .pyc while the source's size and whole-second mtime match: `a - b` made
+    `a + b` right after a test run would otherwise be tested as the old code."""
+    same_second = "touch -d '2020-01-01 00:00:00' same.py"
+    show = "python3 -c 'import same; print(same.x)'"
+    await box.write_file("same.py", b"x = 3 - 1\n")
+    first = await box.run(f"{same_second} && {show}")
+    assert first.output.strip() == "2", first.output
+    await box.write_file("same.py", b"x = 3 + 1\n")
+    second = await box.run(f"{same_second} && {show}")
+    assert second.output.strip() == "4", second.output
+    await box.run("rm -rf same.py __pycache__")
+    await still_usable(box)
+
+
 async def test_fork_bomb_hits_the_pids_limit(box: DockerSandbox) -> None:
     result = await box.run(":(){ :|:& };:; sleep 2", timeout_s=4)
     assert "Resource temporarily unavailable" in result.output
@@ -393,7 +408,7 @@ async def test_an_error_leaves_nothing_behind(
 
 LEFTOVERS = (
     "mkdir -p pkg node_modules/left .venv/bin && printf 'x = 1\\n' > pkg/mod.py"
-    " && python3 -c 'import sys; sys.path.insert(0, \"pkg\"); import mod'"
+    " && python3 -m py_compile pkg/mod.py"
     " && touch node_modules/left/index.js .venv/bin/python stray.pyc"
     " && ls pkg/__pycache__"
 )
