@@ -135,7 +135,7 @@ class Drafts:
             replaced = apply_reply(text, targets)
             change = tuple(sorted((r.path, r.text) for r in replaced))
             if not replaced:
-                verdict = "no definition of the shown files in the reply"
+                verdict = "no changed definition of the shown files in the reply"
             elif change in tried:
                 verdict = "the same change as an earlier draft"
             else:

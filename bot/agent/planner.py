@@ -1,4 +1,5 @@
-"""DECOMPOSE: one model call, offering only `submit_plan`, turns an issue into a plan."""
+"""DECOMPOSE: one model call, offering only `submit_plan`, turns an issue into a plan; a plan
+bounded to one requirement is the issue itself, with no call."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from bot.agent.plan_size import size_plan
 from bot.agent.requirements import (
     MAX_CRITERIA,
     MAX_NODES,
+    MAX_TITLE,
     PlanRejected,
+    Requirement,
     RequirementTree,
 )
 from bot.core.inert import fence_for
@@ -128,8 +131,14 @@ async def plan(
 ) -> PlanResult:
     """`max_nodes` below MAX_NODES bounds the plan for a model that cannot judge its size: the
     tool's schema says it (a grammar-bound server then cannot write more), and a longer plan
-    is sent back."""
+    is sent back. Bounded to one, the plan is the issue itself (`issue_as_plan`)."""
     max_nodes = max(1, min(max_nodes, MAX_NODES))
+    if max_nodes == 1:
+        if on_step is not None:
+            step = {"attempt": 0, "from_issue": True, "seconds": 0.0, "problems": []}
+            if inspect.isawaitable(result := on_step(step)):
+                await result
+        return PlanResult(tree=issue_as_plan(issue), usage=Usage(), attempts=0)
     tool = submit_plan_tool(max_nodes)
     messages: list[Message] = [
         {"role": "system", "content": render("planner/system.md.j2", max_nodes=max_nodes)},
@@ -153,6 +162,23 @@ async def plan(
         if attempt < max_attempts:
             messages.extend(_feedback(reply, reasons, attempts_left=max_attempts - attempt))
     raise PlanError(reasons, attempts=max_attempts, usage=usage)
+
+
+def issue_as_plan(issue: IssueText) -> RequirementTree:
+    """One requirement, in the issue's own words. With nothing to split, a model can only
+    paraphrase the issue: the embedded Qwen took 37-73 s to do it, and its paraphrase of a
+    progress bar stuck at 0% ("return 0.0 when done is 1") led the fix astray."""
+    title = " ".join(issue.title.split())[:MAX_TITLE] or f"Issue #{issue.number}"
+    return RequirementTree(
+        [
+            Requirement(
+                "R1",
+                title,
+                "Everything the issue asks for, as one change.",
+                ["What the issue asks for works, and the repository's tests pass."],
+            )
+        ]
+    )
 
 
 def task_prompt(

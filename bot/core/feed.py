@@ -184,6 +184,8 @@ def _plan_view(record: dict[str, Any]) -> dict[str, Any]:
         "tokens": int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0)),
         "problems": [cut(str(p), ARGUMENT_CHARS) for p in record.get("problems", [])][:10],
         "submitted": any(c.get("name") == "submit_plan" for c in calls),
+        # A plan bounded to one requirement is the issue itself; no model was asked.
+        "from_issue": bool(record.get("from_issue")),
     }
 
 

@@ -153,7 +153,7 @@ class Demo:
         else:
             self.out(
                 f"model: none configured (PILOT_LLM_BASE_URL), so the embedded {shown} runs "
-                "locally\n  in llama.cpp (CPU only): a plan of one requirement, then up to 5 "
+                "locally\n  in llama.cpp (CPU only): the issue as one requirement, then up to 8 "
                 "drafts of the fix,\n  each checked by the failing tests, before its tool loop. "
                 "So small a model fixes\n  some one-line bugs in a minute or two, but this issue "
                 "(lower case, punctuation\n  and runs of separators at once) it mostly does not "

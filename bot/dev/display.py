@@ -58,6 +58,8 @@ def event_lines(event: dict[str, Any], width: int = 100) -> list[str]:
         node, step = str(event.get("node")), int(event.get("step") or 0)
         return [action_line(node, step, a, width) for a in event.get("actions", [])]
     if kind == "plan":
+        if event.get("from_issue"):
+            return ["plan: the issue itself, as one requirement"]
         if event.get("submitted") and not event.get("problems"):
             return ["plan submitted"]
         problems = "; ".join(str(p) for p in event.get("problems", []))

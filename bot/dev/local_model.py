@@ -87,8 +87,9 @@ class LocalModel:
             "PILOT_LLM_TIMEOUT_S": "600",
             # Whole corrected functions, checked by the failing tests, before the tool loop: the
             # 1.5B model fixes bugs this way that it cannot fix through edit_file.
-            "PILOT_LLM_DRAFTS": "5",
-            # It cannot size a plan: one-line fixes came back as eight requirements.
+            "PILOT_LLM_DRAFTS": "8",
+            # It cannot size a plan: one-line fixes came back as eight requirements. Bounded to
+            # one, the plan is the issue itself and the minute its planner took goes to drafts.
             "PILOT_LLM_PLAN_MAX_REQUIREMENTS": "1",
         }
 

@@ -102,7 +102,7 @@ async def test_the_first_draft_the_tests_accept_is_kept_and_ends_the_node(tmp_pa
     records = [r for r in read_trajectory(tmp_path / "trajectory.jsonl") if r["kind"] == "draft"]
     assert [r["verdict"].split(":")[0] for r in records] == [
         "tests still fail",
-        "no definition of the shown files in the reply",
+        "no changed definition of the shown files in the reply",
         "kept",
     ]
     assert records[0]["changed"] == ["pkg/progress.py: percent"]

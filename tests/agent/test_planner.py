@@ -147,18 +147,36 @@ async def test_all_attempts_failing_raises_plan_error() -> None:
 
 
 async def test_a_bounded_plan_says_its_bound_in_the_schema_and_sends_back_a_longer_one() -> None:
-    llm = CannedLLM(submit(node("R1"), node("R2", "R1")), submit(node("R1")))
-    result = await plan(llm, ISSUE, REPO_MAP, max_nodes=1)
+    llm = CannedLLM(submit(node("R1"), node("R2", "R1"), node("R3", "R2")), submit(node("R1")))
+    result = await plan(llm, ISSUE, REPO_MAP, max_nodes=2)
     assert [n.id for n in result.tree.nodes] == ["R1"]
     first, second = llm.requests
     schema = first["tools"][0]["function"]["parameters"]["properties"]["requirements"]
-    assert schema["maxItems"] == 1
+    assert schema["maxItems"] == 2
     assert (
         SUBMIT_PLAN_TOOL["function"]["parameters"]["properties"]["requirements"]["maxItems"] == 20
     )
-    assert "ONE requirement" in first["messages"][0]["content"]
-    assert "ONE requirement" in first["messages"][1]["content"]
-    assert "too many requirements: 2 (at most 1)" in second["messages"][-1]["content"]
+    assert "at most 2" in first["messages"][0]["content"]
+    assert "at most 2" in first["messages"][1]["content"]
+    assert "too many requirements: 3 (at most 2)" in second["messages"][-1]["content"]
+
+
+async def test_a_plan_bounded_to_one_is_the_issue_itself_without_a_call() -> None:
+    steps: list[dict[str, Any]] = []
+    long_title = IssueText(8, "  slugify   drops\ttails " + "x" * 300, "body")
+    for issue in (ISSUE, long_title):
+        llm = CannedLLM()
+        result = await plan(llm, issue, REPO_MAP, max_nodes=1, on_step=steps.append)
+        assert llm.requests == [] and result.usage == Usage() and result.attempts == 0
+        [only] = result.tree.nodes
+        assert only.id == "R1" and only.depends_on == [] and only.acceptance
+        assert "\n" not in only.title and len(only.title) <= 200
+    assert result.tree.nodes[0].title.startswith("slugify drops tails xxx")
+    assert [n.title for n in (await plan(CannedLLM(), ISSUE, "", max_nodes=1)).tree.nodes] == [
+        "Add a --version flag"
+    ]
+    assert steps[0] == {"attempt": 0, "from_issue": True, "seconds": 0.0, "problems": []}
+    json.dumps(steps)
 
 
 async def test_force_tool_names_submit_plan() -> None:

@@ -66,6 +66,8 @@ def test_lines_stay_within_the_width() -> None:
 
 def test_timeline_events_make_log_lines() -> None:
     assert event_lines({"kind": "plan", "submitted": True, "problems": []}) == ["plan submitted"]
+    from_issue = event_lines({"kind": "plan", "from_issue": True, "problems": []})
+    assert from_issue == ["plan: the issue itself, as one requirement"]
     refused = event_lines({"kind": "plan", "submitted": True, "problems": ["cycle R1 → R1"]})
     assert refused == ["plan refused: cycle R1 → R1"]
     ci = event_lines({"kind": "ci", "sha": "0123456789", "state": "red", "failing": ["lint"]})

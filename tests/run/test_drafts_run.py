@@ -1,6 +1,6 @@
-"""Drafts on the Controller with the scripted model: a plan bounded to one requirement, a first
-draft the failing check refuses (put back), a second it accepts, committed, pushed and opened as
-the pull request with no tool loop at all."""
+"""Drafts on the Controller with the scripted model: a plan bounded to one requirement (the issue
+itself, no model call), a first draft the failing check refuses (put back), a second it accepts,
+committed, pushed and opened as the pull request with no tool loop at all."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bot.dev.scripted_model import ScriptedModel
 from bot.github.workspace import Workspace
 from bot.run.deps import RunDeps
 from bot.run.state import Phase
-from tests.run.test_controller import BRANCH, GREET, ISSUE, R1, Harness
+from tests.run.test_controller import BRANCH, GREET, ISSUE, Harness
 from tests.run_fakes import (
     IMAGE,
     CountingSandboxes,
@@ -21,7 +21,6 @@ from tests.run_fakes import (
     commits,
     file_at,
     make_remote,
-    plan_call,
 )
 from tests.sandbox_fake import LocalSandboxes
 
@@ -56,7 +55,7 @@ async def test_a_draft_the_check_accepts_becomes_the_requirements_commit(
     tmp_path: Path, model: ScriptedModel, llm: OpenAICompatibleLLM
 ) -> None:
     h = drafting_harness(tmp_path, model, llm)
-    model.set_script([plan_call(R1), {"content": WRONG}, {"content": RIGHT}])
+    model.set_script([{"content": WRONG}, {"content": RIGHT}])
 
     state = await h.run()
 
@@ -64,10 +63,10 @@ async def test_a_draft_the_check_accepts_becomes_the_requirements_commit(
     assert file_at(h.remote, BRANCH, "greet.py") == GREET
     [commit] = commits(h.remote, BRANCH)
     assert "Line 2 greets with Hi, not Hello." in commit["message"]
-    plan, first, second = h.requests()
-    # The planner was told the bound, in its words and in the tool's schema.
-    [tool] = plan["tools"]
-    assert tool["function"]["parameters"]["properties"]["requirements"]["maxItems"] == 1
+    # No planner call: the one requirement is the issue, in its own words.
+    first, second = h.requests()
+    [node] = state.tree or []
+    assert (node["id"], node["title"]) == ("R1", ISSUE.title)
     # Drafts are plain requests: no tools, sampled apart, the code shown without line numbers.
     assert "tools" not in first and "tools" not in second
     assert first["seed"] != second["seed"] and first["temperature"] == 0.7
@@ -89,11 +88,8 @@ async def test_without_drafts_the_same_run_goes_to_the_tool_loop(
     h = drafting_harness(tmp_path, model, llm)
     h.deps = replace(h.deps, drafts=0)
     model.set_script(
-        [
-            plan_call(R1),
-            {"tool_calls": [{"name": "ask_human", "arguments": {"question": "Hi or Hello?"}}]},
-        ]
+        [{"tool_calls": [{"name": "ask_human", "arguments": {"question": "Hi or Hello?"}}]}]
     )
     state = await h.run()
     assert state.phase is Phase.ASKED
-    assert [bool(r.get("tools")) for r in h.requests()] == [True, True]
+    assert [bool(r.get("tools")) for r in h.requests()] == [True]

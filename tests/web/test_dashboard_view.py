@@ -164,6 +164,17 @@ def test_a_step_shows_its_commands_paths_and_outputs() -> None:
     assert (write.target, write.detail) == ("pilot/config.py", "6 bytes")
 
 
+def test_a_plan_that_is_the_issue_itself_says_so() -> None:
+    raw = feed_event({"ts": NOW, "kind": "plan", "attempt": 0, "from_issue": True, "seconds": 0})
+    assert raw is not None and raw["from_issue"] is True
+    shown = dashboard_timeline.event(1, raw)
+    assert (shown.title, shown.tone, shown.text) == (
+        "Plan: the issue itself, as one requirement",
+        "",
+        "",
+    )
+
+
 @pytest.mark.parametrize(
     ("raw", "title", "tone", "text"),
     [

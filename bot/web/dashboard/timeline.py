@@ -90,6 +90,8 @@ def event(number: int, raw: dict[str, Any]) -> EventView:
             f"→ {exit_kind}" if exit_kind else "",
         )
         actions = [action(a) for a in raw.get("actions") or [] if isinstance(a, dict)]
+    elif kind == "plan" and raw.get("from_issue"):
+        title = "Plan: the issue itself, as one requirement"
     elif kind == "plan":
         submitted = bool(raw.get("submitted"))
         title = "Plan submitted" if submitted else "Plan attempt without a usable plan"
