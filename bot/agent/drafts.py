@@ -22,7 +22,7 @@ from bot.agent.function_patch import Replaced, apply_reply
 from bot.agent.llm import LLM, Message, Sampling, Usage
 from bot.agent.observations import command_observation
 from bot.agent.task import NodeTask
-from bot.agent.test_weakening import is_test_file
+from bot.agent.test_weakening import count_tests, is_test_file
 from bot.agent.trajectory import Recorder, usage_record
 from bot.core.templates import render
 from bot.core.text import cut, decode
@@ -233,8 +233,10 @@ def imported(source: str) -> list[str]:
 
 
 def _failures(output: str) -> int:
-    """How many tests a unittest or pytest run reports failing or erroring, from its lines."""
-    return sum(1 for line in output.splitlines() if line.startswith(("FAIL:", "ERROR:", "FAILED ")))
+    """How many tests a run reports failing or erroring; a run that says nothing (a crash before
+    any test) counts as far from passing."""
+    count = count_tests(output)
+    return count.failed if count is not None else 1_000_000
 
 
 def _leads_to_code(path: str) -> bool:

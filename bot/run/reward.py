@@ -4,10 +4,11 @@ one reward in [0, 1]. bot/run/candidates.py keeps the candidate with the highest
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from bot.agent.test_weakening import count_tests
 
 # Passing tests outweighs everything else together; a smaller diff only breaks near-ties.
 W_PASS = 0.6
@@ -15,12 +16,6 @@ W_FAILING = 0.2
 W_SYNTAX = 0.15
 W_SIZE = 0.05
 SIZE_SCALE = 200  # diff lines at which the size term is worth half
-
-_UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in ", re.MULTILINE)
-_UNITTEST_FAILED = re.compile(r"^FAILED \(([^)]*)\)", re.MULTILINE)
-_COUNT = re.compile(r"(\d+) (failed|passed|errors?|failures?|skipped|xfailed|xpassed)\b")
-# pytest's last line: `=== 2 failed, 3 passed in 0.12s ===`, or under -q the same unframed.
-_PYTEST_SUMMARY = re.compile(r"^=*\s*(\d+ \w+(?:, \d+ \w+)*) in [\d.]+s", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -37,27 +32,10 @@ class Score:
 
 
 def failing_tests(output: str) -> int | None:
-    """Failed plus erroring tests from the last unittest or pytest summary in `output`;
-    None when there is neither."""
-    found: int | None = None
-    position = -1
-    for match in _PYTEST_SUMMARY.finditer(output):
-        counts = {kind: int(n) for n, kind in _COUNT.findall(match.group(1))}
-        failed = counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
-        found, position = failed, match.start()
-    for match in _UNITTEST_RAN.finditer(output):
-        if match.start() < position:
-            continue
-        tail = output[match.end() :]
-        failed_line = _UNITTEST_FAILED.search(tail)
-        failed = 0
-        if failed_line is not None:
-            for part in failed_line.group(1).split(","):
-                key, _, value = part.strip().partition("=")
-                if key in ("failures", "errors") and value.isdigit():
-                    failed += int(value)
-        found, position = failed, match.start()
-    return found
+    """Failed plus erroring tests over every unittest, pytest, jest or `go test` summary in
+    `output`; None when there is none."""
+    count = count_tests(output)
+    return None if count is None else count.failed
 
 
 def diff_lines(diff: str) -> int:

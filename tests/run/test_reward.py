@@ -59,9 +59,10 @@ def test_failing_tests_reads_unittest_and_pytest_summaries(
     assert failing_tests(output) == failing
 
 
-def test_the_last_summary_counts() -> None:
-    assert failing_tests(PYTEST_FAILED + UNITTEST_OK) == 0
-    assert failing_tests(UNITTEST_OK + PYTEST_FAILED) == 2
+def test_every_summary_counts() -> None:
+    # `pytest tests/unit && python -m unittest`: both runs' failures are the candidate's.
+    assert failing_tests(PYTEST_FAILED + UNITTEST_OK) == 2
+    assert failing_tests(PYTEST_FAILED + UNITTEST_FAILED) == 5
 
 
 def test_diff_lines_and_paths() -> None:
