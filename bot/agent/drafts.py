@@ -66,7 +66,7 @@ class Drafts:
         if self.count <= 0 or not command or not self.task.files:
             return None
         node = self.task.node.id
-        before = await self.sandbox.run(command, timeout_s)
+        before = self.task.tests_before or await self.sandbox.run(command, timeout_s)
         if before.exit_code == 0 and not before.timed_out:
             self.trajectory.record(kind="draft", node=node, skipped="the tests already pass")
             return None

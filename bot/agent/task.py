@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.agent.requirements import Requirement, RequirementTree
 from bot.core.templates import render
+from bot.sandbox.api import CommandResult
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class NodeTask:
     branch_diff: str = ""
     # Files shown up front, (path, numbered text): the ones the issue names, in small repos.
     files: Sequence[tuple[str, str]] = ()
+    # The test command's run on this workspace before the node, when the run already has it
+    # (the base's tests, before the first requirement): drafts need not run it again.
+    tests_before: CommandResult | None = None
 
 
 def tree_view(tree: RequirementTree, current: str) -> str:

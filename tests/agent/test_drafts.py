@@ -139,6 +139,27 @@ async def test_drafts_never_change_test_files(tmp_path: Path) -> None:
     assert box.files["tests/test_progress.py"] == TEST
 
 
+async def test_a_failing_run_the_task_brings_is_not_run_again(tmp_path: Path) -> None:
+    known = 'File "/workspace/pkg/progress.py", line 2\nAssertionError: 0 != 50.0\n1 failed'
+    before = CommandResult(COMMAND, 1, known, False, 3.0, len(known))
+    llm = FakeLLM(draft(f"Line 2 uses `//`.\n```python\n{FIXED_CODE}```"))
+    box = sandbox()
+    with Trajectory(tmp_path) as trajectory:
+        outcome = await run_node(
+            llm,
+            box,
+            replace(task(), tests_before=before),
+            AgentLimits(drafts=1),
+            TokenBudget(None),
+            Deadline.after_minutes(10),
+            trajectory,
+        )
+    assert outcome.kind == "finished"
+    assert "AssertionError: 0 != 50.0" in llm.requests[0][0][1]["content"]
+    # Only the gate's run of the draft: the failing run before it was the base's, known.
+    assert [c for c, _ in box.commands if c == COMMAND] == [COMMAND]
+
+
 async def test_no_drafts_when_the_tests_pass_or_no_files_are_shown_or_none_are_asked(
     tmp_path: Path,
 ) -> None:

@@ -249,6 +249,7 @@ async def _execute(
                     paths,
                     f"{run.target.issue.title}\n{run.target.issue.body}\n{node.description}",
                 ),
+                tests_before=base if item is first else None,
             )
             # One candidate, or several scored by tests (`attempts`): the best is committed.
             attempts = Attempts(run, state, checkout, task, limits, budget, deadline)
