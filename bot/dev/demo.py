@@ -161,7 +161,7 @@ class Demo:
                 "PILOT_LLM_API_KEY and PILOT_LLM_MODEL to use\n  a larger model "
                 "(`--model smollm2` runs the tiny one)."
             )
-        self.procs.start("model", self.local.command(port), dict(os.environ), ROOT)
+        self.procs.start("model", self.local.command(port), dict(os.environ), ROOT, stateless=True)
         self.procs.wait_for(
             lambda: answers(f"http://127.0.0.1:{port}/v1/models"), "the local model", 120
         )

@@ -7,6 +7,7 @@ of its sandbox before the GitHub it talks to goes away).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -50,13 +51,20 @@ class Processes:
     log_dir: Path
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
+    _stateless: set[str] = field(default_factory=set)
 
-    def start(self, name: str, args: list[str], env: dict[str, str], cwd: Path) -> None:
+    def start(
+        self, name: str, args: list[str], env: dict[str, str], cwd: Path, *, stateless: bool = False
+    ) -> None:
+        """`stateless`: a child with nothing to save (the model server) is killed on stop: a
+        graceful shutdown would wait out the reply it is writing, minutes on a small CPU."""
         log = (self.log_dir / f"{name}.log").open("ab")
         self._logs.append(log)
         self.procs[name] = subprocess.Popen(
             args, cwd=cwd, env=env, stdout=log, stderr=log, start_new_session=True
         )
+        if stateless:
+            self._stateless.add(name)
 
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
@@ -93,6 +101,11 @@ class Processes:
             proc = self.procs.pop(name)
             stopped.append(name)
             if proc.poll() is not None:
+                continue
+            if name in self._stateless:
+                with contextlib.suppress(ProcessLookupError):  # it may end meanwhile
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
                 continue
             # ghsim stops on SIGINT like Ctrl-C in its own terminal would; the rest on SIGTERM.
             proc.send_signal(signal.SIGINT if name == "ghsim" else signal.SIGTERM)
