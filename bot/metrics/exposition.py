@@ -115,10 +115,11 @@ def outcome_families(snapshot: MetricsSnapshot) -> list[Metric]:
     """The outcome rewards runs recorded (bot/run/outcomes.py) and the time to merge."""
     outcomes = CounterMetricFamily(
         "pilot_outcomes",
-        "Outcome rewards recorded, by what was judged (ci: a CI verdict on an attempt; review: "
-        "a reviewer's verdict; human_commits: people's commits on the branch, read at the end; "
-        "merged, closed: the pull request's end) and its result (green or red; approved or "
-        "changes_requested; none or some; merged; closed).",
+        "Outcome rewards recorded, by what was judged (ci: a CI verdict on an attempt; tests: "
+        "a head that weakens the tests; review: a reviewer's verdict; human_commits: people's "
+        "commits on the branch, read at the end; merged, closed: the pull request's end) and "
+        "its result (green or red; weakened; approved or changes_requested; none or some; "
+        "merged; closed).",
         labels=["what", "result"],
     )
     for (what, result), value in sorted(snapshot.outcomes.items()):

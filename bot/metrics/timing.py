@@ -47,8 +47,8 @@ class RunMetrics(Protocol):
         ...
 
     async def outcome(self, what: str, result: str) -> None:
-        """An outcome reward was recorded (`bot.run.outcomes`): `what` ci, review,
-        human_commits, merged or closed, and its `result` (green, approved, some, …)."""
+        """An outcome reward was recorded (`bot.run.outcomes`): `what` ci, tests, review,
+        human_commits, merged or closed, and its `result` (green, weakened, approved, …)."""
         ...
 
     async def time_to_merge(self, seconds: float) -> None:

@@ -4,9 +4,10 @@ or the close and the time to it, each kept in the trajectory as an `outcome_rewa
 (which `issue-pilot export-preferences` reads, bot/run/preferences.py) and counted in
 /metrics (`pilot_outcomes_total`, `pilot_time_to_merge_seconds`).
 
-Values lie in [-1, 1]: green CI +1, red -0.25 per failing check down to -1; an approval +1,
-changes requested -0.5; each commit a person pushed after the bot's -0.3, down to -1; merged
-+1, closed unmerged -1.
+Values lie in [-1, 1]: green CI +1, red -0.25 per failing check down to -1; a head that
+weakens the tests -1 (its green CI must not read as a success: preferences leave it out); an
+approval +1, changes requested -0.5; each commit a person pushed after the bot's -0.3, down to
+-1; merged +1, closed unmerged -1.
 
 Approvals do not wake a run (handlers/pull_request.py wakes it only for reviews that ask for
 work), so they are read once, when the pull request closes, with every other review that
@@ -32,11 +33,12 @@ CI_RED_PER_FAILING = 0.25
 REVIEW_VALUES = {"approved": 1.0, "changes_requested": -0.5}
 HUMAN_COMMIT = -0.3
 MERGED, CLOSED = 1.0, -1.0
+TESTS_WEAKENED = -1.0
 
 
 @dataclass(frozen=True)
 class OutcomeReward:
-    what: str  # ci, review, human_commits, merged, closed
+    what: str  # ci, tests, review, human_commits, merged, closed
     result: str  # the /metrics label: green, red, approved, changes_requested, none, some, …
     value: float
     sha: str | None = None
@@ -62,6 +64,11 @@ def ci_reward(sha: str, green: bool, failing: list[str], node: str | None) -> Ou
         return OutcomeReward("ci", "green", CI_GREEN, sha, node, {"failing": 0})
     value = -min(1.0, CI_RED_PER_FAILING * max(1, len(failing)))
     return OutcomeReward("ci", "red", value, sha, node, {"failing": len(failing), "names": failing})
+
+
+def weakened_tests_reward(sha: str, findings: list[str]) -> OutcomeReward:
+    """The test guard found `sha` weakening the tests (bot/run/phases/test_guard.py)."""
+    return OutcomeReward("tests", "weakened", TESTS_WEAKENED, sha, None, {"findings": findings})
 
 
 def ci_node(state: RunState, sha: str) -> str | None:

@@ -158,13 +158,18 @@ def conversations(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def ci_pairs(records: list[dict[str, Any]], since: float) -> Iterator[Pair]:
-    verdicts = [r for r in records if r.get("kind") == "outcome_reward" and r.get("what") == "ci"]
+    rewards = [r for r in records if r.get("kind") == "outcome_reward"]
+    verdicts = [r for r in rewards if r.get("what") == "ci"]
+    # Green by weakening the tests is no fix to prefer.
+    gamed = {r.get("sha") for r in rewards if r.get("what") == "tests"}
     talks = conversations(records)
     for before, after in pairwise(verdicts):
         if float(after.get("at", 0)) < since:
             continue
         if float(after.get("value", 0)) <= 0 or float(before.get("value", 0)) >= 0:
             continue  # only a red attempt followed by a green one
+        if after.get("sha") in gamed:
+            continue
         late, early = str(after.get("node")), str(before.get("node"))
         if not late.startswith("ci-") or not early.startswith("ci-") or late == early:
             continue

@@ -12,7 +12,7 @@ from bot.agent.requirements import Requirement, RequirementTree
 from bot.agent.task import NodeTask
 from bot.agent.trajectory import Trajectory
 from bot.cli import main
-from bot.run.outcomes import ci_reward
+from bot.run.outcomes import ci_reward, weakened_tests_reward
 from bot.run.preferences import completion_text, export_preferences, parse_since
 from tests.agent.test_agent import FakeLLM, FakeSandbox, call, finish, reply
 
@@ -124,6 +124,17 @@ async def test_an_export_from_recorded_runs_gives_valid_pairs(tmp_path: Path) ->
     since = parse_since("2999-01-01")
     assert export_preferences(runs, since, later) == {"candidates": 0, "ci": 0}
     assert later.read_text() == ""
+
+
+async def test_a_ci_fix_green_by_weakening_the_tests_is_never_chosen(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with Trajectory(runs / "o__r__issue-9") as trajectory:
+        await ci_fix(trajectory, "ci-1", "print(1)")
+        trajectory.record(**ci_reward("sha1", False, ["tests"], "ci-1").record("r", 20.0))
+        await ci_fix(trajectory, "ci-2", "# tests deleted")
+        trajectory.record(**ci_reward("sha2", True, [], "ci-2").record("r", 30.0))
+        trajectory.record(**weakened_tests_reward("sha2", ["test_greet removed"]).record("r", 31.0))
+    assert export_preferences(runs, 0.0, tmp_path / "prefs.jsonl") == {"candidates": 0, "ci": 0}
 
 
 def test_tool_calls_become_text_in_order() -> None:

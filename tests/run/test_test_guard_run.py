@@ -58,6 +58,10 @@ def guard_records(h: Harness) -> list[dict[str, Any]]:
     return [r for r in h.trajectory() if r.get("kind") == "test_guard"]
 
 
+def outcome_rewards(h: Harness) -> list[dict[str, Any]]:
+    return [r for r in h.trajectory() if r.get("kind") == "outcome_reward"]
+
+
 async def asked_about_the_tests(h: Harness) -> str:
     """Runs the gamed work to its pull request and CI's green verdict; returns the question."""
     first = await h.run()
@@ -98,6 +102,9 @@ async def test_a_test_file_rewritten_into_bare_functions_is_not_marked_ready(
     assert kinds == {"test_class_removed", "tests_left_class", "fewer_tests"}
     facts = "\n".join(h.host.reports[-1].facts)
     assert "Tests weakened, for a person to confirm: test class TestSlug removed" in facts
+    # CI's green +1 is answered by the guard's -1, once for the head.
+    rewards = [(r["what"], r["value"], r["sha"]) for r in outcome_rewards(h)]
+    assert rewards == [("ci", 1.0, h.head()), ("tests", -1.0, h.head())]
 
     # A CI event for the same head again changes nothing: the run waits for a person.
     saves = len(h.host.saved)

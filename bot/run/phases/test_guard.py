@@ -26,6 +26,7 @@ from bot.agent.unified_diff import FileChange, file_changes
 from bot.core.templates import render
 from bot.core.text import cut
 from bot.github.checkout import Checkout
+from bot.run import outcomes
 from bot.run.kernel import KernelHost, Run
 from bot.run.state import RunState
 from bot.sandbox.api import CommandResult, Sandbox
@@ -87,6 +88,7 @@ async def weakened(run: Run[GuardHost], state: RunState, how: str) -> bool:
     guard = state.test_guard or {}
     confirmed = set(guard.get("confirmed") or [])
     waiting = [f for f in found if f.key not in confirmed]
+    flagged_before = guard.get("sha") == head and bool(guard.get("findings"))
     run.record(
         kind="test_guard",
         sha=head,
@@ -98,6 +100,10 @@ async def weakened(run: Run[GuardHost], state: RunState, how: str) -> bool:
     state.test_guard = {**guard, "sha": head, "findings": [f.to_dict() for f in waiting[:KEPT]]}
     if not waiting:
         return False
+    if not flagged_before:
+        await outcomes.record(
+            run, outcomes.weakened_tests_reward(head, [f.detail for f in waiting[:KEPT]])
+        )
     state.test_guard["how"] = how
     prefix = run.deps.command_prefix
     reason = render(
