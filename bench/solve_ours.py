@@ -148,7 +148,7 @@ def fetch_result(
 
 def trajectory_tokens(path: Path) -> int:
     """Prompt and completion tokens of every model call the run's trajectory recorded: the
-    planner's (`usage`) and each agent step's (`queries[].tokens`)."""
+    planner's (`usage`), each draft's (`tokens`) and each agent step's (`queries[].tokens`)."""
     total = 0
     lines = path.read_text(errors="replace").splitlines() if path.exists() else []
     for line in lines:
@@ -159,6 +159,9 @@ def trajectory_tokens(path: Path) -> int:
         usage = record.get("usage")
         if isinstance(usage, dict):
             total += int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
+        drafted = record.get("tokens") if record.get("kind") == "draft" else None
+        if isinstance(drafted, dict):
+            total += int(drafted.get("prompt") or 0) + int(drafted.get("completion") or 0)
         for query in record.get("queries") or []:
             tokens = query.get("tokens") if isinstance(query, dict) else None
             if isinstance(tokens, dict):

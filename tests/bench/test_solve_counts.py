@@ -52,13 +52,14 @@ def test_our_tokens_count_a_requirement_cut_short(tmp_path: Path) -> None:
     records = [
         {"kind": "timing", "phase": "fetch", "ms": 3},
         {"kind": "plan", "usage": {"prompt_tokens": 1590, "completion_tokens": 430}},
+        {"kind": "draft", "draft": 1, "tokens": {"prompt": 1200, "completion": 300}},
         {"kind": "step", "queries": [{"tokens": {"prompt": 4874, "completion": 19}}]},
         {"kind": "step", "queries": []},
     ]
     trajectory.write_text(
         "".join(json.dumps(r) + "\n" for r in records) + '{"kind": "step", "quer'  # being written
     )
-    assert trajectory_tokens(trajectory) == 1590 + 430 + 4874 + 19
+    assert trajectory_tokens(trajectory) == 1590 + 430 + 1200 + 300 + 4874 + 19
 
     stopped = RunSummary.from_json(
         json.dumps(
@@ -69,7 +70,7 @@ def test_our_tokens_count_a_requirement_cut_short(tmp_path: Path) -> None:
             }
         )
     )  # fmt: skip
-    assert run_tokens(stopped, trajectory) == 1590 + 430 + 4874 + 19
+    assert run_tokens(stopped, trajectory) == 1590 + 430 + 1200 + 300 + 4874 + 19
     assert run_tokens(stopped, tmp_path / "none.jsonl") == 2020
     assert run_tokens(None, tmp_path / "none.jsonl") is None
 
