@@ -108,8 +108,9 @@ class Drafts:
         )
         tried: set[tuple[tuple[str, str], ...]] = set()
         # The applied drafts the tests refused, as (failures, request, reply, output): every
-        # second draft revises the one closest to passing, shown its failures, the way aider
-        # answers its --test-cmd; the others sample afresh, so one wrong idea cannot hold all.
+        # second draft revises the one closest to passing not yet revised, shown its failures,
+        # the way aider answers its --test-cmd; the others sample afresh, so one wrong idea
+        # cannot hold all. A draft is revised once: asked again, the model repeats its revision.
         refused: list[tuple[int, tuple[Message, ...], str, str]] = []
         for number in range(1, self.count + 1):
             if not may_go_on():
@@ -117,7 +118,8 @@ class Drafts:
             started = time.monotonic()
             request = messages
             if number % 2 == 0 and refused:
-                _, earlier, last_reply, output = min(refused, key=lambda r: r[0])
+                closest = min(range(len(refused)), key=lambda i: refused[i][0])
+                _, earlier, last_reply, output = refused.pop(closest)
                 request = (
                     *earlier,
                     {"role": "assistant", "content": last_reply},

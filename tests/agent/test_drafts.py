@@ -111,6 +111,20 @@ async def test_the_first_draft_the_tests_accept_is_kept_and_ends_the_node(tmp_pa
     assert end["messages"] == [{"role": "assistant", "content": records[-1]["reply"]}]
 
 
+async def test_a_refused_draft_is_revised_once_and_the_next_revision_takes_another(
+    tmp_path: Path,
+) -> None:
+    wrong = [
+        f"Try {n}.\n```python\ndef percent(done, total):\n    return {n}.0\n```" for n in range(4)
+    ]
+    llm = FakeLLM(*(draft(w) for w in wrong), reply(call("ask_human", {"question": "?"})))
+    await run(llm, sandbox(), tmp_path, drafts=4)
+    # Draft 2 revises draft 1; draft 4 revises draft 2 (as close to passing, not yet revised),
+    # never draft 1 again, which the model would only answer as before.
+    revised = [request[-2]["content"] for request, _, _ in llm.requests[:4] if len(request) > 2]
+    assert revised == [wrong[0], wrong[1]]
+
+
 async def test_no_draft_passing_leaves_the_workspace_as_it_was_for_the_tool_loop(
     tmp_path: Path,
 ) -> None:

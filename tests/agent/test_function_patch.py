@@ -108,3 +108,26 @@ def test_imports_the_corrected_function_needs_come_along() -> None:
     documented = '"""Doc."""\ndef f():\n    return 1\n'
     text, _ = replace_definitions(documented, "import os\ndef f():\n    return 2\n") or ("", [])
     assert text == '"""Doc."""\nimport os\ndef f():\n    return 2\n'
+
+
+def test_a_standard_module_the_new_code_uses_without_importing_it_is_imported() -> None:
+    slug = '"""Slugs."""\n\n\ndef slugify(title):\n    return title.replace(" ", "-")\n'
+    forgot = (
+        "def slugify(title):\n    return re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-')\n"
+    )
+    text, _ = replace_definitions(slug, forgot) or ("", [])
+    assert text.startswith('"""Slugs."""\nimport re\n\n\ndef slugify(title):\n    return re.sub(')
+    # Named once, whether the block imports it as well or not.
+    both = "import re\n" + forgot
+    text, _ = replace_definitions(slug, both) or ("", [])
+    assert text.count("import re") == 1
+    # Bound names are not modules: a parameter, an alias, a local; nor is an unknown name.
+    for code in (
+        "def slugify(re):\n    return re.sub('a', 'b', 'c')\n",
+        "import regex as re\ndef slugify(title):\n    return re.sub('a', 'b', title)\n",
+        "def slugify(title):\n    json = None\n    return json.x\n",
+        "def slugify(title):\n    return textkit.words(title)\n",
+    ):
+        text, _ = replace_definitions(slug, code) or ("", [])
+        assert "import re\n" not in text.replace("import regex as re\n", "")
+        assert "import json" not in text and "import textkit" not in text
