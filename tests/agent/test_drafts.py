@@ -57,13 +57,18 @@ def sandbox() -> CheckedSandbox:
 
 
 async def run(
-    llm: FakeLLM, box: FakeSandbox, tmp_path: Path, drafts: int = 3, files: bool = True
+    llm: FakeLLM,
+    box: FakeSandbox,
+    tmp_path: Path,
+    drafts: int = 3,
+    files: bool = True,
+    node_task: NodeTask | None = None,
 ) -> NodeOutcome:
     with Trajectory(tmp_path) as trajectory:
         return await run_node(
             llm,
             box,
-            task(files),
+            node_task or task(files),
             AgentLimits(drafts=drafts),
             TokenBudget(None),
             Deadline.after_minutes(10),
@@ -158,16 +163,7 @@ async def test_a_failing_run_the_task_brings_is_not_run_again(tmp_path: Path) ->
     before = CommandResult(COMMAND, 1, known, False, 3.0, len(known))
     llm = FakeLLM(draft(f"Line 2 uses `//`.\n```python\n{FIXED_CODE}```"))
     box = sandbox()
-    with Trajectory(tmp_path) as trajectory:
-        outcome = await run_node(
-            llm,
-            box,
-            replace(task(), tests_before=before),
-            AgentLimits(drafts=1),
-            TokenBudget(None),
-            Deadline.after_minutes(10),
-            trajectory,
-        )
+    outcome = await run(llm, box, tmp_path, 1, node_task=replace(task(), tests_before=before))
     assert outcome.kind == "finished"
     assert "AssertionError: 0 != 50.0" in llm.requests[0][0][1]["content"]
     # Only the gate's run of the draft: the failing run before it was the base's, known.
@@ -206,16 +202,8 @@ async def test_the_code_the_failing_tests_import_is_shown_and_drafted(tmp_path: 
     box = CheckedSandbox(files)
     shown_elsewhere = task()
     llm = FakeLLM(draft(f"```python\n# pkg/bar.py\n{FIXED_CODE}```"))
-    with Trajectory(tmp_path) as trajectory:
-        outcome = await run_node(
-            llm,
-            box,
-            replace(shown_elsewhere, files=[("tests/test_other.py", "1| ...")]),
-            AgentLimits(drafts=1),
-            TokenBudget(None),
-            Deadline.after_minutes(10),
-            trajectory,
-        )
+    elsewhere = replace(shown_elsewhere, files=[("tests/test_other.py", "1| ...")])
+    outcome = await run(llm, box, tmp_path, 1, node_task=elsewhere)
     assert outcome.kind == "finished"
     assert "pkg/progress.py\n```python\ndef percent" in llm.requests[0][0][1]["content"]
     (first,) = [r for r in read_trajectory(tmp_path / "trajectory.jsonl") if r["kind"] == "draft"]
