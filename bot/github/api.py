@@ -123,6 +123,9 @@ class WorkflowRunInfo:
     # Each re-run is a new attempt of the same run: the CI phase waits for the attempt after
     # the one it re-ran (bot/run/phases/ci.py).
     run_attempt: int = 1
+    # Its check suite: one with no check runs after a failure means no job ever started,
+    # which is how GitHub reports a workflow file it refuses.
+    suite_id: int | None = None
 
 
 @dataclass(frozen=True)

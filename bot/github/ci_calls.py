@@ -141,6 +141,7 @@ class CiCalls:
                     str(r["status"]),
                     r.get("conclusion"),
                     int(r.get("run_attempt") or 1),
+                    r.get("check_suite_id"),
                 )
                 for r in runs
             )

@@ -11,13 +11,17 @@ from bot.github.api import CheckRunInfo, CheckSuiteInfo, JobLog, StatusInfo, Wor
 
 # none: nothing reported; quiet: everything completed but only skipped or neutral, which is
 # no CI either (a workflow whose jobs all skipped tested nothing); approval: workflow runs
-# wait for a maintainer to approve them.
-CiState = Literal["none", "pending", "approval", "red", "green", "quiet"]
+# wait for a maintainer to approve them; broken: nothing failed but workflow runs that
+# never started a job (a workflow file GitHub refuses), so nothing was tested either.
+CiState = Literal["none", "pending", "approval", "red", "green", "quiet", "broken"]
 
 PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
 QUIET_CONCLUSIONS = frozenset({"neutral", "skipped"})
 # "Approving workflow runs from forks": a held run is completed with this conclusion.
 APPROVAL_CONCLUSION = "action_required"
+# A run GitHub could not start: `failure` with no jobs, or `startup_failure`. A run cancelled
+# before its jobs (a newer push in its concurrency group) is not one.
+BROKEN_CONCLUSIONS = frozenset({"failure", "startup_failure"})
 FAILING_STATUSES = frozenset({"failure", "error"})
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
@@ -36,13 +40,15 @@ MAX_LINE = 400
 @dataclass(frozen=True)
 class CiVerdict:
     """`pending` while anything runs (failing may already be known), `approval` while
-    workflow runs wait for a maintainer, then `red`, `green` or `quiet`."""
+    workflow runs wait for a maintainer, then `red`, `green`, `quiet` or `broken`."""
 
     state: CiState
     failing: list[str] = field(default_factory=list)
     passing: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     approval: list[str] = field(default_factory=list)
+    # Workflow runs that failed before any job: their files are refused, not the code.
+    broken: list[str] = field(default_factory=list)
 
 
 def latest_check_runs(check_runs: Iterable[CheckRunInfo]) -> list[CheckRunInfo]:
@@ -77,6 +83,7 @@ def verdict(
     passing: list[str] = []
     pending: list[str] = []
     approval: list[str] = []
+    broken: list[str] = []
     succeeded = False
     for run in latest_check_runs(r for r in check_runs if not _own(r.app_slug, own_app_slug)):
         if run.status != "completed":
@@ -101,13 +108,17 @@ def verdict(
             failing.append(status.context)
         else:
             pending.append(status.context)
+    suites = list(suites)
+    jobs_of: dict[int | None, int] = {suite.id: suite.check_runs for suite in suites}
     for workflow in workflow_runs:
         if workflow.status != "completed":
             pending.append(f"workflow {workflow.name}")
         elif workflow.conclusion == APPROVAL_CONCLUSION:
             approval.append(workflow.name)
+        elif workflow.conclusion in BROKEN_CONCLUSIONS and jobs_of.get(workflow.suite_id) == 0:
+            broken.append(workflow.name)
         elif workflow.conclusion not in PASSING_CONCLUSIONS and not failing:
-            # A run that failed before any job (an invalid workflow) has no failing check.
+            # Failed with no failing check of its own (one we could not read, or cancelled).
             failing.append(f"workflow {workflow.name}")
     for suite in suites:
         if (
@@ -123,13 +134,15 @@ def verdict(
         state = "approval"
     elif failing:
         state = "red"
+    elif broken:
+        state = "broken"
     elif succeeded:
         state = "green"
     elif passing:
         state = "quiet"
     else:
         state = "none"
-    return CiVerdict(state, failing, passing, pending, approval)
+    return CiVerdict(state, failing, passing, pending, approval, broken)
 
 
 def _clean(text: str) -> list[str]:

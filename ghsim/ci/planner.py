@@ -10,7 +10,7 @@ from ghsim.ci.events import CIEvents
 from ghsim.ci.progress import advance, complete_if_done
 from ghsim.ci.records import ACTIONS_APP, new_suite, next_run_number, workflow_for
 from ghsim.ci.skips import skips_workflows
-from ghsim.ci.workflow import Workflow, WorkflowError, parse_workflow
+from ghsim.ci.workflow import InvalidWorkflow, Workflow, WorkflowUnsupported, read_workflow
 from ghsim.git_refs import ZERO_SHA, Commit, list_dir, read_commit, read_file
 from ghsim.sim import Sim
 from ghsim.state import now_iso
@@ -71,15 +71,15 @@ def simple_commit(commit: Commit) -> dict[str, Any]:
     }
 
 
-def workflows_at(git_dir: str, sha: str) -> list[Workflow]:
-    found = []
+def workflows_at(git_dir: str, sha: str) -> list[Workflow | InvalidWorkflow]:
+    found: list[Workflow | InvalidWorkflow] = []
     for name in sorted(list_dir(git_dir, sha, WORKFLOWS_DIR)):
         if not name.endswith((".yml", ".yaml")):
             continue
         path = f"{WORKFLOWS_DIR}/{name}"
         try:
-            found.append(parse_workflow(path, read_file(git_dir, sha, path).decode()))
-        except (WorkflowError, UnicodeDecodeError) as exc:
+            found.append(read_workflow(path, read_file(git_dir, sha, path)))
+        except WorkflowUnsupported as exc:
             log.warning("%s at %s is not a workflow ghsim can run: %s", path, sha[:7], exc)
     return found
 
@@ -119,7 +119,16 @@ def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
             before=trigger.before,
             head_commit=head_commit,
         )
-        record = workflow_for(sim.store, repo["id"], workflow.path, workflow.name)
+        # A refused file fails at once, named after its path (GitHub cannot read its
+        # `name:`); a held run waits, completed `action_required`, as GitHub reports the
+        # fork pull request runs it holds. Neither has jobs.
+        ended: str | None
+        if isinstance(workflow, InvalidWorkflow):
+            log.warning("%s at %s is not valid: %s", workflow.path, trigger.sha[:7], workflow.error)
+            ended, name = "failure", workflow.path
+        else:
+            ended, name = ("action_required" if held else None), workflow.name
+        record = workflow_for(sim.store, repo["id"], workflow.path, name)
         now = now_iso()
         run = sim.store.insert(
             "workflow_run",
@@ -127,7 +136,7 @@ def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
                 "repo_id": repo["id"],
                 "workflow_id": record["id"],
                 "suite_id": suite["id"],
-                "name": workflow.name,
+                "name": name,
                 "path": workflow.path,
                 "event": trigger.event,
                 "head_branch": trigger.head_branch,
@@ -136,10 +145,8 @@ def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
                 "base_ref": trigger.filter_branch if trigger.event == "pull_request" else None,
                 "run_number": next_run_number(sim.store, record["id"]),
                 "run_attempt": 1,
-                # A run awaiting approval is created completed with `action_required` and
-                # no jobs, as GitHub reports fork pull request runs it holds.
-                "status": "completed" if held else "queued",
-                "conclusion": "action_required" if held else None,
+                "status": "queued" if ended is None else "completed",
+                "conclusion": ended,
                 "display_title": trigger.title or commit.message.splitlines()[0],
                 "actor_id": trigger.actor_id,
                 "triggering_actor_id": trigger.actor_id,
@@ -149,13 +156,17 @@ def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
                 "head_commit": head_commit,
             },
         )
-        if held:
-            sim.store.update(
+        if ended is not None:
+            suite = sim.store.update(
                 "check_suite",
                 suite["id"],
-                {"status": "completed", "conclusion": "action_required", "updated_at": now},
+                {"status": "completed", "conclusion": ended, "updated_at": now},
             )
         events.workflow_run("requested", run)
+        if isinstance(workflow, InvalidWorkflow):
+            events.workflow_run("completed", run)
+            events.check_suite("completed", suite)
+            continue
         if held:
             continue
         job_ids += advance(sim, events, run, suite, workflow)

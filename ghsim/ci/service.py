@@ -165,7 +165,7 @@ class CIService:
     def _workflow(self, run: Doc) -> Workflow | None:
         git_dir = self.sim.git_dir(self.sim.repo(run["repo_id"]))
         for workflow in workflows_at(git_dir, run["head_sha"]):
-            if workflow.path == run["path"]:
+            if isinstance(workflow, Workflow) and workflow.path == run["path"]:
                 return workflow
         return None
 

@@ -13,7 +13,12 @@ DEFAULT_TIMEOUT_MINUTES = 360.0
 
 
 class WorkflowError(ValueError):
-    """The workflow file is not valid YAML or not a workflow ghsim understands."""
+    """GitHub refuses the file: what would run it gets a failed run with no jobs instead."""
+
+
+class WorkflowUnsupported(ValueError):
+    """Valid on GitHub but outside the subset ghsim runs: a reusable workflow's call, or an
+    expression where ghsim reads a number."""
 
 
 @dataclass(frozen=True)
@@ -54,24 +59,39 @@ class Job:
     env: dict[str, str] = field(default_factory=dict)
     timeout_minutes: float = DEFAULT_TIMEOUT_MINUTES
     working_directory: str | None = None
-    runs_on: tuple[str, ...] = ("ubuntu-latest",)
+    runs_on: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     condition: str | None = None
     # The matrix contexts of its instances; a job without a matrix has one, empty.
     matrix: tuple[dict[str, Any], ...] = ({},)
 
 
+class Triggered:
+    triggers: dict[str, Trigger]
+
+    def runs_on_event(self, event: str, branch: str | None) -> bool:
+        trigger = self.triggers.get(event)
+        return trigger is not None and trigger.matches(branch)
+
+
 @dataclass(frozen=True)
-class Workflow:
+class Workflow(Triggered):
     path: str
     name: str
     triggers: dict[str, Trigger]
     jobs: tuple[Job, ...]
     env: dict[str, str] = field(default_factory=dict)
 
-    def runs_on_event(self, event: str, branch: str | None) -> bool:
-        trigger = self.triggers.get(event)
-        return trigger is not None and trigger.matches(branch)
+
+@dataclass(frozen=True)
+class InvalidWorkflow(Triggered):
+    """A file GitHub refuses. Each event it would run on gets a run named after its path,
+    completed `failure` with no jobs ("This run likely failed because of a workflow file
+    issue"); a file whose `on` cannot be read fails on every push."""
+
+    path: str
+    error: str
+    triggers: dict[str, Trigger]
 
 
 def _glob(pattern: str, name: str) -> bool:
@@ -106,6 +126,8 @@ def _env(value: Any, what: str) -> dict[str, str]:
 def _minutes(value: Any, what: str, default: float | None) -> float | None:
     if value is None:
         return default
+    if isinstance(value, str) and "${{" in value:
+        raise WorkflowUnsupported(f"{what} is an expression, which ghsim does not evaluate there")
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise WorkflowError(f"{what} must be a positive number")
     return float(value)
@@ -156,6 +178,11 @@ def _step(index: int, raw: Any, job_key: str) -> Step:
 def _job(key: str, raw: Any) -> Job:
     if not isinstance(raw, dict):
         raise WorkflowError(f"jobs.{key} must be a mapping")
+    if raw.get("uses") is not None:
+        raise WorkflowUnsupported(f"jobs.{key} calls a reusable workflow, which ghsim does not run")
+    if raw.get("runs-on") is None:
+        # GitHub's words; only a reusable workflow's call may leave it out.
+        raise WorkflowError(f"jobs.{key}: Required property is missing: runs-on")
     steps = raw.get("steps")
     if not isinstance(steps, list) or not steps:
         raise WorkflowError(f"jobs.{key}.steps must be a non-empty list")
@@ -180,7 +207,7 @@ def _job(key: str, raw: Any) -> Job:
         env=_env(raw.get("env"), f"jobs.{key}.env"),
         timeout_minutes=DEFAULT_TIMEOUT_MINUTES if timeout is None else timeout,
         working_directory=run_defaults.get("working-directory"),
-        runs_on=_strings(raw.get("runs-on"), f"jobs.{key}.runs-on") or ("ubuntu-latest",),
+        runs_on=_strings(raw.get("runs-on"), f"jobs.{key}.runs-on"),
         needs=_strings(raw.get("needs"), f"jobs.{key}.needs"),
         condition=_condition(raw.get("if")),
         matrix=matrix,
@@ -242,3 +269,26 @@ def parse_workflow(path: str, text: str) -> Workflow:
         jobs=parsed,
         env=_env(doc.get("env"), "env"),
     )
+
+
+def read_workflow(path: str, text: bytes) -> Workflow | InvalidWorkflow:
+    """A workflow file as GitHub takes it: runnable, or refused with the reason.
+
+    Raises WorkflowUnsupported for a valid file ghsim cannot run.
+    """
+    try:
+        return parse_workflow(path, text.decode())
+    except (WorkflowError, UnicodeDecodeError) as exc:
+        return InvalidWorkflow(path, str(exc), _readable_triggers(text))
+
+
+def _readable_triggers(text: bytes) -> dict[str, Trigger]:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text.decode())
+        on = doc.get("on", doc.get(True)) if isinstance(doc, dict) else None
+        triggers = _triggers(on) if on is not None else None
+    except (yaml.YAMLError, UnicodeDecodeError, WorkflowError):
+        triggers = None
+    return {"push": Trigger()} if triggers is None else triggers

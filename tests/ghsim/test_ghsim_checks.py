@@ -25,6 +25,7 @@ name: Shapes
 on: push
 jobs:
   build:
+    runs-on: ubuntu-latest
     name: Build
     steps:
       - uses: actions/checkout@v4

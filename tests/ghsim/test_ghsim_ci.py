@@ -43,6 +43,7 @@ SLOW_WORKFLOW = """\
 on: push
 jobs:
   slow:
+    runs-on: ubuntu-latest
     name: Slow job
     # Fractional minutes keep the test short; GitHub reads timeout-minutes as a number.
     timeout-minutes: 0.05
@@ -62,9 +63,11 @@ TWO_JOBS = """\
 on: push
 jobs:
   first:
+    runs-on: ubuntu-latest
     steps:
       - run: echo marker-first
   second:
+    runs-on: ubuntu-latest
     steps:
       - run: echo marker-second
 """
@@ -72,6 +75,7 @@ PUSH_AND_PR = """\
 on: [push, pull_request]
 jobs:
   quick:
+    runs-on: ubuntu-latest
     steps:
       - run: echo quick
 """
@@ -79,6 +83,7 @@ LONG_JOB = """\
 on: push
 jobs:
   long:
+    runs-on: ubuntu-latest
     steps:
       - run: echo waiting && sleep 120
 """

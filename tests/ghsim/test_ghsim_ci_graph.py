@@ -21,10 +21,12 @@ name: Graph
 on: push
 jobs:
   build:
+    runs-on: ubuntu-latest
     steps:
       - name: Build for ${{ github.actor }}
         run: echo "built ${{ github.ref }} ${{ github.event_name }} ${{ github.repository }}"
   test:
+    runs-on: ubuntu-latest
     needs: build
     strategy:
       matrix:
@@ -33,13 +35,16 @@ jobs:
     steps:
       - run: echo "py=${{ matrix.python }}" && test "${{ matrix.python }}" = "3.11"
   deploy:
+    runs-on: ubuntu-latest
     needs: test
     steps: [{run: echo deploy}]
   report:
+    runs-on: ubuntu-latest
     needs: [test]
     if: ${{ failure() }}
     steps: [{run: echo report}]
   never:
+    runs-on: ubuntu-latest
     if: github.event_name == 'pull_request'
     steps: [{run: echo never}]
 """
@@ -48,6 +53,7 @@ name: Quick
 on: push
 jobs:
   quick:
+    runs-on: ubuntu-latest
     steps: [{run: echo quick}]
 """
 

@@ -103,16 +103,20 @@ NEEDS = """\
 on: push
 jobs:
   build:
+    runs-on: ubuntu-latest
     steps: [{run: "true"}]
   test:
+    runs-on: ubuntu-latest
     needs: build
     strategy: {matrix: {python: ["3.11", "3.12"]}}
     steps: [{run: "true"}]
   report:
+    runs-on: ubuntu-latest
     needs: [test]
     if: always()
     steps: [{run: "true"}]
   deploy:
+    runs-on: ubuntu-latest
     needs: [test]
     steps: [{run: "true"}]
 """
@@ -136,9 +140,13 @@ def test_needs_wait_and_a_failure_skips_dependents_unless_their_if_says_otherwis
 
 def test_workflows_with_bad_needs_are_refused() -> None:
     with pytest.raises(WorkflowError, match="depends on unknown job 'nope'"):
-        parse_workflow("x.yml", "on: push\njobs:\n  a:\n    needs: nope\n    steps: [{run: x}]\n")
+        parse_workflow(
+            "x.yml",
+            "on: push\njobs:\n  a:\n    runs-on: x\n    needs: nope\n    steps: [{run: x}]\n",
+        )
     circle = (
-        "on: push\njobs:\n  a: {needs: b, steps: [{run: x}]}\n  b: {needs: a, steps: [{run: x}]}\n"
+        "on: push\njobs:\n  a: {runs-on: x, needs: b, steps: [{run: x}]}\n"
+        "  b: {runs-on: x, needs: a, steps: [{run: x}]}\n"
     )
     with pytest.raises(WorkflowError, match="depends on itself"):
         parse_workflow("x.yml", circle)

@@ -17,6 +17,7 @@ name: CI
 on: push
 jobs:
   test:
+    runs-on: ubuntu-latest
     name: Nothing
     steps:
       - run: "true"

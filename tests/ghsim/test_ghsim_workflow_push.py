@@ -13,7 +13,7 @@ from githubkit import AppAuthStrategy
 
 from tests.ghsim_support import Ghsim, git, push_files, unique
 
-WORKFLOW = "on: push\njobs:\n  t:\n    steps:\n      - run: 'true'\n"
+WORKFLOW = "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: 'true'\n"
 
 
 def _repo(ghsim: Ghsim, tmp_path: Path) -> tuple[str, str]:

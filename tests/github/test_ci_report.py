@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.github.api import CheckRunInfo, JobLog, StatusInfo
+from bot.github.api import CheckRunInfo, CheckSuiteInfo, JobLog, StatusInfo, WorkflowRunInfo
 from bot.github.ci_report import CiVerdict, failure_notes, trim_log, verdict
 
 OWN = "issue-pilot"
@@ -65,6 +65,52 @@ def test_anything_pending_keeps_the_verdict_pending_but_names_failures() -> None
     result = verdict(runs, [], OWN)
     assert result == CiVerdict("pending", ["tests"], [], ["slow"])
     assert verdict([run(1, "q", None, status="queued")], [], OWN).state == "pending"
+
+
+def workflow(id: int, conclusion: str, suite: int) -> WorkflowRunInfo:
+    return WorkflowRunInfo(id, f".github/workflows/w{id}.yml", "completed", conclusion, 1, suite)
+
+
+def suite(id: int, check_runs: int, conclusion: str = "failure") -> CheckSuiteInfo:
+    return CheckSuiteInfo(id, "github-actions", "completed", conclusion, check_runs)
+
+
+def test_a_run_that_failed_before_any_job_is_a_refused_file_not_a_red_check() -> None:
+    refused = workflow(1, "failure", 10)
+    result = verdict([], [], OWN, [refused], [suite(10, 0)])
+    assert result == CiVerdict("broken", broken=[".github/workflows/w1.yml"])
+    started = workflow(2, "startup_failure", 20)
+    assert verdict([], [], OWN, [started], [suite(20, 0)]).broken == [started.name]
+    # Another workflow's passing jobs do not make it green: the refused file tested nothing.
+    passed = verdict(
+        [run(5, "lint")],
+        [],
+        OWN,
+        [refused, workflow(3, "success", 30)],
+        [suite(10, 0), suite(30, 1, "success")],
+    )
+    assert (passed.state, passed.passing, passed.broken) == ("broken", ["lint"], [refused.name])
+    # A failing job is the code's to fix, refused files or not.
+    red = verdict(
+        [run(6, "tests", "failure")],
+        [],
+        OWN,
+        [refused, workflow(4, "failure", 40)],
+        [suite(10, 0), suite(40, 1)],
+    )
+    assert (red.state, red.failing, red.broken) == ("red", ["tests"], [refused.name])
+
+
+def test_a_failed_run_with_jobs_or_cancelled_early_is_not_a_refused_file() -> None:
+    # Cancelled before its jobs (a newer push in its concurrency group): red, as before.
+    cancelled = verdict([], [], OWN, [workflow(1, "cancelled", 10)], [suite(10, 0, "cancelled")])
+    assert (cancelled.state, cancelled.failing) == ("red", ["workflow .github/workflows/w1.yml"])
+    # Jobs ran but none of their checks is readable: still the code's failure.
+    unread = verdict([], [], OWN, [workflow(2, "failure", 20)], [suite(20, 2)])
+    assert (unread.state, unread.broken) == ("red", [])
+    # Without its suite, nothing says no job started.
+    unknown = verdict([], [], OWN, [WorkflowRunInfo(3, "CI", "completed", "failure")])
+    assert unknown.state == "red"
 
 
 def test_statuses_mixed_with_checks() -> None:

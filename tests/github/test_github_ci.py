@@ -30,6 +30,7 @@ WORKFLOW = """\
 on: push
 jobs:
   unit:
+    runs-on: ubuntu-latest
     name: Unit tests
     steps:
       - run: |
@@ -37,6 +38,7 @@ jobs:
           echo "AssertionError: boom"
           exit 1
   lint:
+    runs-on: ubuntu-latest
     name: Lint
     steps:
       - run: echo lint-ok

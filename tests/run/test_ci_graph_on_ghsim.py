@@ -1,5 +1,6 @@
 """VERIFY that cannot be fooled, end to end on ghsim: jobs that wait on `needs:`, a matrix,
-jobs that all skip, and workflow runs held for a maintainer's approval."""
+jobs that all skip, a workflow file GitHub refuses, and workflow runs held for a
+maintainer's approval."""
 
 from __future__ import annotations
 
@@ -25,11 +26,14 @@ name: CI
 on: push
 jobs:
   lint:
+    runs-on: ubuntu-latest
     steps: [{run: "sleep 2 && echo lint"}]
   build:
+    runs-on: ubuntu-latest
     needs: lint
     steps: [{run: "sleep 2 && echo build"}]
   test:
+    runs-on: ubuntu-latest
     needs: build
     steps:
       - uses: actions/checkout@v4
@@ -40,6 +44,7 @@ name: CI
 on: push
 jobs:
   test:
+    runs-on: ubuntu-latest
     strategy:
       matrix:
         mode: [plain, strict]
@@ -55,14 +60,25 @@ name: CI
 on: push
 jobs:
   deploy:
+    runs-on: ubuntu-latest
     if: github.event_name == 'release'
     steps: [{run: "exit 1"}]
+"""
+# No `runs-on`: GitHub refuses the file, and each push gets a failed run with no jobs.
+REFUSED = """\
+name: CI
+on: push
+jobs:
+  test:
+    steps:
+      - run: python3 -m unittest discover -v
 """
 QUICK = """\
 name: CI
 on: push
 jobs:
   test:
+    runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
       - run: python3 -m unittest discover -v
@@ -130,6 +146,25 @@ def test_all_jobs_skipped_is_no_ci_and_the_sandbox_tests(stack: Stack, tmp_path:
     assert time.monotonic() - started < 200  # well before the 300 s CI time-out
     [ready] = [b for b in repo.bot_comments(repo.pull().number) if "ready for review" in b]
     assert "CI skipped every job" in ready and "the sandbox ran" in ready
+
+
+def test_a_refused_workflow_file_is_no_ci_and_costs_no_fix(stack: Stack, tmp_path: Path) -> None:
+    # One plan and one edit: a fix attempt spent on the refused file would find no script.
+    stack.model.set_script([PLAN, *write(CALC_FIXED, "fixed")])
+    repo = GraphRepo(stack, tmp_path, REFUSED, "test: python3 -m unittest discover -v\n")
+    repo.label()
+    state = repo.wait_phase("ready", "asked", "failed", timeout=200)
+    assert state["phase"] == "ready"
+    assert not state.get("ci_history")  # nothing judged red, so no attempt was spent
+    pr = repo.pull()
+    [run] = repo.alice.rest.actions.list_workflow_runs_for_repo(
+        "alice", repo.name, head_sha=pr.head.sha
+    ).parsed_data.workflow_runs
+    assert (run.name, run.conclusion) == (".github/workflows/ci.yml", "failure")
+    [ready] = [b for b in repo.bot_comments(pr.number) if "ready for review" in b]
+    assert "`.github/workflows/ci.yml` failed before any job ran" in ready
+    assert "the sandbox ran `python3 -m unittest discover -v` instead and it passed" in ready
+    assert repo.file("calc.py", pr.head.ref) == CALC_FIXED
 
 
 def test_runs_held_for_approval_ask_once_spend_nothing_and_resume(

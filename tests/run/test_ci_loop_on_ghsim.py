@@ -24,6 +24,7 @@ name: CI
 on: push
 jobs:
   test:
+    runs-on: ubuntu-latest
     name: Unit tests
     steps:
       - uses: actions/checkout@v4

@@ -1,7 +1,7 @@
 """CI as VERIFY: a verdict on the head CI is awaited on; ready when green, a fix within the
 budget when red (rolled back to the best commit when a fix made it worse), one question when
 workflow runs wait for a maintainer's approval, and the sandbox's test command in CI's place
-when no CI reports in time or every job it ran was skipped.
+when no CI reports in time, every job it ran was skipped, or its workflow files were refused.
 
 Before a fix is spent, red checks are triaged (bot/run/ci_triage.py, phases/ci_rerun.py):
 those red on the base branch's head too are pre-existing, and the failed jobs are re-run once
@@ -121,6 +121,15 @@ async def on_ci(run: Run[CiHost], state: RunState, sha: str, force: bool = False
         return
     if result.state == "quiet":
         await no_ci(run, state, sha, f"CI skipped every job on `{sha[:7]}`")
+        return
+    if result.state == "broken":
+        # No fix of the code can mend a refused workflow file, and the App may not push one.
+        why = (
+            f"CI could not start on `{sha[:7]}`: {_listed(result.broken)} failed before any "
+            "job ran, which is how GitHub reports a workflow file it refuses (a maintainer "
+            "must fix it: this App may not change workflow files)"
+        )
+        await no_ci(run, state, sha, why)
         return
     await run.deps.metrics.ci_result(result.state, "ci")
     if not state.ci_history or state.ci_history[-1]["sha"] != sha:
