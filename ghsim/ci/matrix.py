@@ -21,9 +21,20 @@ class MatrixError(ValueError):
     """A matrix GitHub would reject."""
 
 
+class MatrixExpression(ValueError):
+    """A matrix (or a part of it) given as an expression: valid, but ghsim does not evaluate
+    expressions that make a matrix."""
+
+
+def _expression(value: Any, what: str) -> None:
+    if isinstance(value, str) and has_expression(value):
+        raise MatrixExpression(f"{what} is an expression, which ghsim does not evaluate")
+
+
 def _entries(value: Any, what: str) -> list[dict[str, Any]]:
     if value is None:
         return []
+    _expression(value, what)
     if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
         raise MatrixError(f"{what} must be a list of mappings")
     return [{str(k): v for k, v in e.items()} for e in value]
@@ -31,8 +42,7 @@ def _entries(value: Any, what: str) -> list[dict[str, Any]]:
 
 def combinations(raw: Any, where: str) -> tuple[dict[str, Any], ...]:
     """The matrix contexts of a job's instances, in GitHub's order."""
-    if isinstance(raw, str):
-        raise MatrixError(f"{where}: ghsim does not evaluate a matrix given as an expression")
+    _expression(raw, where)
     if not isinstance(raw, dict):
         raise MatrixError(f"{where} must be a mapping")
     include = _entries(raw.get("include"), f"{where}.include")
@@ -41,6 +51,7 @@ def combinations(raw: Any, where: str) -> tuple[dict[str, Any], ...]:
     for key, values in raw.items():
         if key in ("include", "exclude"):
             continue
+        _expression(values, f"{where}.{key}")
         if not isinstance(values, list):
             raise MatrixError(f"{where}.{key} must be a list")
         if not values:

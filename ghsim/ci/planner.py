@@ -108,6 +108,9 @@ def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
     head_commit = simple_commit(commit)
     held = approval_required(sim, repo)
     job_ids: list[int] = []
+    # Refused files last: their runs are announced completed at once, and a reader of the
+    # commit's CI must by then see the other runs queued, not a finished verdict.
+    workflows.sort(key=lambda w: isinstance(w, InvalidWorkflow))
     for workflow in workflows:
         # GitHub Actions gives every workflow run a check suite of its own.
         suite = new_suite(

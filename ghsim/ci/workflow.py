@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ghsim.ci.matrix import MatrixError, combinations
+from ghsim.ci.expressions import has_expression
+from ghsim.ci.matrix import MatrixError, MatrixExpression, combinations
 
 SUPPORTED_EVENTS = ("push", "pull_request")
 DEFAULT_TIMEOUT_MINUTES = 360.0
@@ -18,7 +19,7 @@ class WorkflowError(ValueError):
 
 class WorkflowUnsupported(ValueError):
     """Valid on GitHub but outside the subset ghsim runs: a reusable workflow's call, or an
-    expression where ghsim reads a number."""
+    expression where ghsim needs a value (a matrix, `timeout-minutes`)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,19 @@ def _strings(value: Any, what: str) -> tuple[str, ...]:
     raise WorkflowError(f"{what} must be a string or a list of strings")
 
 
+def _runs_on(value: Any, what: str) -> tuple[str, ...]:
+    """A label, a list of them, or GitHub's `{group, labels}` mapping (ghsim has one runner,
+    so the labels are only shown)."""
+    if isinstance(value, dict):
+        unknown = set(value) - {"group", "labels"}
+        if unknown:
+            raise WorkflowError(f"{what}: Unexpected value '{sorted(unknown)[0]}'")
+        return _strings(value.get("group"), f"{what}.group") + _strings(
+            value.get("labels"), f"{what}.labels"
+        )
+    return _strings(value, what)
+
+
 def _env(value: Any, what: str) -> dict[str, str]:
     if value is None:
         return {}
@@ -126,7 +140,7 @@ def _env(value: Any, what: str) -> dict[str, str]:
 def _minutes(value: Any, what: str, default: float | None) -> float | None:
     if value is None:
         return default
-    if isinstance(value, str) and "${{" in value:
+    if isinstance(value, str) and has_expression(value):
         raise WorkflowUnsupported(f"{what} is an expression, which ghsim does not evaluate there")
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise WorkflowError(f"{what} must be a positive number")
@@ -147,6 +161,11 @@ def _triggers(on: Any) -> dict[str, Trigger]:
         spec = spec or {}
         if not isinstance(spec, dict):
             raise WorkflowError(f"`on.{event}` must be a mapping")
+        if "branches" in spec and "branches-ignore" in spec:
+            raise WorkflowError(
+                f"on.{event}: you cannot use both the branches and branches-ignore filters "
+                "for the same event"
+            )
         triggers[event] = Trigger(
             branches=_strings(spec.get("branches"), f"on.{event}.branches"),
             branches_ignore=_strings(spec.get("branches-ignore"), f"on.{event}.branches-ignore"),
@@ -179,6 +198,9 @@ def _job(key: str, raw: Any) -> Job:
     if not isinstance(raw, dict):
         raise WorkflowError(f"jobs.{key} must be a mapping")
     if raw.get("uses") is not None:
+        for extra in ("runs-on", "steps"):
+            if extra in raw:  # a reusable workflow's call runs its own jobs
+                raise WorkflowError(f"jobs.{key}: Unexpected value '{extra}'")
         raise WorkflowUnsupported(f"jobs.{key} calls a reusable workflow, which ghsim does not run")
     if raw.get("runs-on") is None:
         # GitHub's words; only a reusable workflow's call may leave it out.
@@ -200,6 +222,8 @@ def _job(key: str, raw: Any) -> Job:
             matrix = combinations(strategy["matrix"], f"jobs.{key}.strategy.matrix")
         except MatrixError as exc:
             raise WorkflowError(str(exc)) from exc
+        except MatrixExpression as exc:
+            raise WorkflowUnsupported(str(exc)) from exc
     return Job(
         key=key,
         name=str(raw.get("name") or key),
@@ -207,7 +231,7 @@ def _job(key: str, raw: Any) -> Job:
         env=_env(raw.get("env"), f"jobs.{key}.env"),
         timeout_minutes=DEFAULT_TIMEOUT_MINUTES if timeout is None else timeout,
         working_directory=run_defaults.get("working-directory"),
-        runs_on=_strings(raw.get("runs-on"), f"jobs.{key}.runs-on"),
+        runs_on=_runs_on(raw["runs-on"], f"jobs.{key}.runs-on"),
         needs=_strings(raw.get("needs"), f"jobs.{key}.needs"),
         condition=_condition(raw.get("if")),
         matrix=matrix,
@@ -221,19 +245,22 @@ def _condition(value: Any) -> str | None:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _check_needs(jobs: tuple[Job, ...]) -> None:
-    """GitHub refuses a workflow whose `needs` name an unknown job or go round in a circle."""
+def _check_needs(jobs: tuple[Job, ...], others: frozenset[str] = frozenset()) -> None:
+    """GitHub refuses a workflow whose `needs` name an unknown job or go round in a circle.
+
+    `others` are jobs ghsim does not run (reusable workflows' calls): they exist.
+    """
     keys = {job.key: job for job in jobs}
     for job in jobs:
         for need in job.needs:
-            if need not in keys:
+            if need not in keys and need not in others:
                 raise WorkflowError(f"Job '{job.key}' depends on unknown job '{need}'.")
     done: set[str] = set()
 
     def visit(key: str, path: tuple[str, ...]) -> None:
         if key in path:
             raise WorkflowError(f"Job '{key}' depends on itself through {' -> '.join(path)}.")
-        if key in done:
+        if key in done or key not in keys:
             return
         for need in keys[key].needs:
             visit(need, (*path, key))
@@ -260,14 +287,26 @@ def parse_workflow(path: str, text: str) -> Workflow:
     jobs = doc.get("jobs")
     if not isinstance(jobs, dict) or not jobs:
         raise WorkflowError("`jobs` must be a non-empty mapping")
-    parsed = tuple(_job(str(k), v) for k, v in jobs.items())
-    _check_needs(parsed)
+    triggers = _triggers(on)
+    env = _env(doc.get("env"), "env")
+    # What ghsim cannot run is said only once the whole file is known valid: GitHub's refusal
+    # of a later job (or of `needs`) is a failed run, and must not hide behind it.
+    parsed: list[Job] = []
+    unsupported: dict[str, WorkflowUnsupported] = {}
+    for k, v in jobs.items():
+        try:
+            parsed.append(_job(str(k), v))
+        except WorkflowUnsupported as exc:
+            unsupported[str(k)] = exc
+    _check_needs(tuple(parsed), frozenset(unsupported))
+    if unsupported:
+        raise next(iter(unsupported.values()))
     return Workflow(
         path=path,
         name=str(doc.get("name") or path),
-        triggers=_triggers(on),
-        jobs=parsed,
-        env=_env(doc.get("env"), "env"),
+        triggers=triggers,
+        jobs=tuple(parsed),
+        env=env,
     )
 
 

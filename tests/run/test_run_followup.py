@@ -389,6 +389,23 @@ async def test_ci_time_out_runs_the_test_command_in_the_sandbox(
     assert (len(h.host.saved), len(h.requests())) == (saves, requests)
 
 
+async def test_a_time_out_over_finished_ci_judges_it_instead_of_testing_in_the_sandbox(
+    tmp_path: Path, model: ScriptedModel, llm: OpenAICompatibleLLM
+) -> None:
+    # CI finished red, its webhooks were lost, and the reconciler only sends the time-out.
+    h = harness(tmp_path, model, llm, None, 'test: "true"\n', fix(GREET_V3))
+    sha = h.at_await_ci()
+    h.red(sha, "Unit tests", text="AssertionError: 'Hello Ada' != 'Hello, Ada!'")
+
+    state = await h.handle({"kind": "ci_timeout", "sha": sha})
+
+    assert state is not None and state.phase is Phase.AWAIT_CI, h.host.notes or h.host.state
+    assert not [k for k in h.host.notes if k.startswith(("ready", "fallback"))]
+    assert h.sandboxes.phases.count("check") == 0
+    assert "AssertionError: 'Hello Ada' != 'Hello, Ada!'" in h.prompts()
+    assert h.host.state["ci_history"][0]["names"] == ["Unit tests"]
+
+
 # people's commands --------------------------------------------------------------------------
 async def test_commands_status_approve_continue_and_stop(
     tmp_path: Path, model: ScriptedModel, llm: OpenAICompatibleLLM

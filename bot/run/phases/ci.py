@@ -283,8 +283,15 @@ async def ask_approval(run: Run[CiHost], state: RunState, sha: str, workflows: l
 async def on_ci_timeout(run: Run[CiHost], state: RunState, sha: str) -> None:
     if state.phase is not Phase.AWAIT_CI or sha != state.ci_sha:
         return
-    if (await evidence(run.host, sha)).verdict.state not in ("none", "quiet"):
-        return  # CI reported; its own events carry on
+    found = await evidence(run.host, sha)
+    if found.verdict.state == "pending":
+        return  # CI still runs; its own events carry on
+    if found.verdict.state not in ("none", "quiet"):
+        # CI finished but its news never came (lost webhooks): the reconciler sends only the
+        # time-out once it is due, so the verdict is judged here or never.
+        run.ci_prefetch[sha] = found
+        await on_ci(run, state, sha)
+        return
     minutes = round(run.deps.ci_timeout_s / 60, 1)
     await no_ci(run, state, sha, f"No CI reported within {minutes} min of the push")
 
