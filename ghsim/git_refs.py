@@ -107,6 +107,26 @@ def commits_between(git_dir: str, before: str, after: str, limit: int = 20) -> l
     return [read_commit(git_dir, sha) for sha in out.split()]
 
 
+def diff_paths(git_dir: str, base: str, head: str) -> list[str]:
+    """Paths that differ between `base` and `head` (a rename counts as both), sorted."""
+    out = git(git_dir, "diff", "--name-only", "--no-renames", "-z", base, head).decode(
+        errors="surrogateescape"
+    )
+    return sorted(p for p in out.split("\0") if p)
+
+
+def new_branch_base(git_dir: str, sha: str, branch: str) -> str:
+    """What GitHub compares a new branch's push with: the parent of the deepest commit pushed
+    (the empty tree under a root commit; `sha` itself when no commit is new)."""
+    others = [s for ref, s in list_refs(git_dir).items() if ref != f"refs/heads/{branch}"]
+    spec = [sha, *(f"^{s}" for s in others)]
+    out = git(git_dir, "rev-list", "--topo-order", "--reverse", *spec).decode()
+    if not out.split():
+        return sha
+    deepest = read_commit(git_dir, out.split()[0])
+    return deepest.parents[0] if deepest.parents else EMPTY_TREE
+
+
 def is_ancestor(git_dir: str, ancestor: str, descendant: str) -> bool:
     return git_succeeds(git_dir, "merge-base", "--is-ancestor", ancestor, descendant)
 

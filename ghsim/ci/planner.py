@@ -11,7 +11,17 @@ from ghsim.ci.progress import advance, complete_if_done
 from ghsim.ci.records import ACTIONS_APP, new_suite, next_run_number, workflow_for
 from ghsim.ci.skips import skips_workflows
 from ghsim.ci.workflow import InvalidWorkflow, Workflow, WorkflowUnsupported, read_workflow
-from ghsim.git_refs import ZERO_SHA, Commit, list_dir, read_commit, read_file
+from ghsim.git_refs import (
+    ZERO_SHA,
+    Commit,
+    diff_paths,
+    list_dir,
+    new_branch_base,
+    read_commit,
+    read_file,
+    resolve_commit,
+)
+from ghsim.gitrepo import merge_base
 from ghsim.sim import Sim
 from ghsim.state import now_iso
 from ghsim.store import Doc
@@ -33,6 +43,8 @@ class Trigger:
     actor_id: int
     title: str | None = None
     pull_number: int | None = None
+    # A pull request event's action, which `on.pull_request.types` filters.
+    action: str | None = None
 
 
 def trigger_from_event(sim: Sim, event: str, payload: dict[str, Any]) -> Trigger | None:
@@ -56,6 +68,7 @@ def trigger_from_event(sim: Sim, event: str, payload: dict[str, Any]) -> Trigger
             sender_id,
             pull["title"],
             pull["number"],
+            payload["action"],
         )
     return None
 
@@ -84,6 +97,22 @@ def workflows_at(git_dir: str, sha: str) -> list[Workflow | InvalidWorkflow]:
     return found
 
 
+def changed_paths(git_dir: str, trigger: Trigger) -> list[str]:
+    """The diff GitHub's `paths` filters read: a pull request's against where it left its base
+    (three dots); a push's against what the branch was (two dots), or for a new branch against
+    the parent of the deepest commit pushed."""
+    if trigger.event == "pull_request":
+        base = resolve_commit(git_dir, f"refs/heads/{trigger.filter_branch}")
+        if base is None:
+            return []
+        # Histories with nothing in common (a head force-pushed from elsewhere): the whole
+        # difference, as the pull request's own files list reads it.
+        start = merge_base(git_dir, base, trigger.sha) or base
+        return diff_paths(git_dir, start, trigger.sha)
+    before = trigger.before or new_branch_base(git_dir, trigger.sha, trigger.head_branch or "")
+    return diff_paths(git_dir, before, trigger.sha)
+
+
 def approval_required(sim: Sim, repo: Doc) -> bool:
     """New runs wait for a writer's approval (see docs/ghsim.md: the stand-in for GitHub's
     approval of fork pull request runs)."""
@@ -94,10 +123,17 @@ def plan(sim: Sim, events: CIEvents, trigger: Trigger) -> list[int]:
     """Create everything a trigger starts and announce it; returns the job ids to run."""
     repo = sim.repo(trigger.repo_id)
     git_dir = sim.git_dir(repo)
+    found = workflows_at(git_dir, trigger.sha)
+    # The diff is read only when a workflow filters on paths.
+    changed = (
+        changed_paths(git_dir, trigger)
+        if any(w.filters_paths(trigger.event) for w in found)
+        else []
+    )
     workflows = [
         w
-        for w in workflows_at(git_dir, trigger.sha)
-        if w.runs_on_event(trigger.event, trigger.filter_branch)
+        for w in found
+        if w.runs_on_event(trigger.event, trigger.filter_branch, trigger.action, changed)
     ]
     if not workflows:
         return []

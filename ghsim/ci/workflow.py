@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ghsim.ci.expressions import has_expression
 from ghsim.ci.matrix import MatrixError, MatrixExpression, combinations
+from ghsim.ci.patterns import selected
 
 SUPPORTED_EVENTS = ("push", "pull_request")
 DEFAULT_TIMEOUT_MINUTES = 360.0
@@ -22,17 +23,45 @@ class WorkflowUnsupported(ValueError):
     expression where ghsim needs a value (a matrix, `timeout-minutes`)."""
 
 
+# GitHub evaluates `paths` filters on the first 300 changed files only ("Diffs are limited to
+# 300 files"): a change past them that would match does not start the workflow.
+MAX_FILTERED_FILES = 300
+
+
 @dataclass(frozen=True)
 class Trigger:
     branches: tuple[str, ...] = ()
     branches_ignore: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    paths_ignore: tuple[str, ...] = ()
+    # `pull_request.types`; empty means GitHub's default (opened, synchronize, reopened).
+    types: tuple[str, ...] = ()
+    # `tags`/`tags-ignore` without a branch filter: the push runs for tags only, never for a
+    # branch (and ghsim starts no runs for tags).
+    tags_only: bool = False
 
-    def matches(self, branch: str | None) -> bool:
-        if branch is None:
-            return not self.branches
-        if self.branches and not any(_glob(p, branch) for p in self.branches):
+    @property
+    def filters_paths(self) -> bool:
+        return bool(self.paths or self.paths_ignore)
+
+    def matches(
+        self, branch: str | None, action: str | None = None, changed: Sequence[str] = ()
+    ) -> bool:
+        """Whether an event on `branch` (a pull request's: its base) runs the workflow;
+        `changed` is the event's diff when `filters_paths`."""
+        if self.tags_only:
             return False
-        return not any(_glob(p, branch) for p in self.branches_ignore)
+        if branch is None:
+            if self.branches:
+                return False
+        elif not selected(branch, self.branches, self.branches_ignore):
+            return False
+        if self.types and action not in self.types:
+            return False
+        if not self.filters_paths:
+            return True
+        first = changed[:MAX_FILTERED_FILES]
+        return any(selected(path, self.paths, self.paths_ignore) for path in first)
 
 
 @dataclass(frozen=True)
@@ -70,9 +99,19 @@ class Job:
 class Triggered:
     triggers: dict[str, Trigger]
 
-    def runs_on_event(self, event: str, branch: str | None) -> bool:
+    def runs_on_event(
+        self,
+        event: str,
+        branch: str | None,
+        action: str | None = None,
+        changed: Sequence[str] = (),
+    ) -> bool:
         trigger = self.triggers.get(event)
-        return trigger is not None and trigger.matches(branch)
+        return trigger is not None and trigger.matches(branch, action, changed)
+
+    def filters_paths(self, event: str) -> bool:
+        trigger = self.triggers.get(event)
+        return trigger is not None and trigger.filters_paths
 
 
 @dataclass(frozen=True)
@@ -93,14 +132,6 @@ class InvalidWorkflow(Triggered):
     path: str
     error: str
     triggers: dict[str, Trigger]
-
-
-def _glob(pattern: str, name: str) -> bool:
-    # GitHub's `*` stops at `/` and `**` crosses it, unlike fnmatch's `*`.
-    parts = re.split(r"(\*\*|\*|\?)", pattern)
-    table = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
-    regex = "".join(table.get(part, re.escape(part)) for part in parts if part)
-    return re.fullmatch(regex, name) is not None
 
 
 def _strings(value: Any, what: str) -> tuple[str, ...]:
@@ -161,16 +192,52 @@ def _triggers(on: Any) -> dict[str, Trigger]:
         spec = spec or {}
         if not isinstance(spec, dict):
             raise WorkflowError(f"`on.{event}` must be a mapping")
-        if "branches" in spec and "branches-ignore" in spec:
-            raise WorkflowError(
-                f"on.{event}: you cannot use both the branches and branches-ignore filters "
-                "for the same event"
-            )
+        # Other keys are ignored: GitHub runs a workflow whose filter has a typo (`path:`)
+        # on every such event.
+        where = f"on.{event}"
+        for name in ("branches", "tags", "paths"):
+            if name in spec and f"{name}-ignore" in spec:
+                raise WorkflowError(
+                    f"{where}: you cannot use both the {name} and {name}-ignore filters "
+                    "for the same event"
+                )
         triggers[event] = Trigger(
-            branches=_strings(spec.get("branches"), f"on.{event}.branches"),
-            branches_ignore=_strings(spec.get("branches-ignore"), f"on.{event}.branches-ignore"),
+            branches=_strings(spec.get("branches"), f"{where}.branches"),
+            branches_ignore=_strings(spec.get("branches-ignore"), f"{where}.branches-ignore"),
+            paths=_strings(spec.get("paths"), f"{where}.paths"),
+            paths_ignore=_strings(spec.get("paths-ignore"), f"{where}.paths-ignore"),
+            types=_strings(spec.get("types"), f"{where}.types"),
+            tags_only=bool({"tags", "tags-ignore"} & set(spec))
+            and not {"branches", "branches-ignore"} & set(spec),
         )
     return triggers
+
+
+# GitHub's workflow schema: the keys each level may hold; any other is refused. YAML 1.1
+# reads a bare `on` as the boolean true.
+_WORKFLOW_KEYS = (
+    "name", "run-name", "description", "on", True, "permissions", "env", "defaults",
+    "concurrency", "jobs",
+)  # fmt: skip
+_JOB_KEYS = (
+    "name", "needs", "permissions", "runs-on", "environment", "outputs", "env", "defaults",
+    "if", "steps", "timeout-minutes", "cancel-timeout-minutes", "strategy",
+    "continue-on-error", "container", "services", "concurrency", "snapshot",
+)  # fmt: skip
+_CALL_KEYS = (
+    "name", "needs", "permissions", "if", "uses", "with", "secrets", "strategy", "concurrency",
+)  # fmt: skip
+_STEP_KEYS = ("id", "if", "name", "env", "continue-on-error", "timeout-minutes")
+# A step runs a command or uses an action; each has keys of its own.
+_RUN_STEP_KEYS = (*_STEP_KEYS, "run", "working-directory", "shell")
+_USES_STEP_KEYS = (*_STEP_KEYS, "uses", "with")
+
+
+def _only(raw: dict[Any, Any], allowed: tuple[Any, ...], where: str) -> None:
+    """GitHub refuses a key its workflow schema does not know, in its words."""
+    for key in raw:
+        if key not in allowed:
+            raise WorkflowError(f"{where}: Unexpected value '{key}'")
 
 
 def _step(index: int, raw: Any, job_key: str) -> Step:
@@ -180,6 +247,7 @@ def _step(index: int, raw: Any, job_key: str) -> Step:
     run, uses = raw.get("run"), raw.get("uses")
     if (run is None) == (uses is None):
         raise WorkflowError(f"{where} needs exactly one of `run` and `uses`")
+    _only(raw, _RUN_STEP_KEYS if uses is None else _USES_STEP_KEYS, where)
     default_name = f"Run {uses}" if uses is not None else f"Run {str(run).strip().splitlines()[0]}"
     return Step(
         number=index,
@@ -194,28 +262,27 @@ def _step(index: int, raw: Any, job_key: str) -> Step:
     )
 
 
-def _job(key: str, raw: Any) -> Job:
+def _job(key: str, raw: Any, top_run: dict[str, Any]) -> Job:
     if not isinstance(raw, dict):
         raise WorkflowError(f"jobs.{key} must be a mapping")
     if raw.get("uses") is not None:
-        for extra in ("runs-on", "steps"):
-            if extra in raw:  # a reusable workflow's call runs its own jobs
-                raise WorkflowError(f"jobs.{key}: Unexpected value '{extra}'")
+        _only(raw, _CALL_KEYS, f"jobs.{key}")
         raise WorkflowUnsupported(f"jobs.{key} calls a reusable workflow, which ghsim does not run")
+    _only(raw, _JOB_KEYS, f"jobs.{key}")
     if raw.get("runs-on") is None:
         # GitHub's words; only a reusable workflow's call may leave it out.
         raise WorkflowError(f"jobs.{key}: Required property is missing: runs-on")
     steps = raw.get("steps")
     if not isinstance(steps, list) or not steps:
         raise WorkflowError(f"jobs.{key}.steps must be a non-empty list")
-    defaults = raw.get("defaults") or {}
-    run_defaults = defaults.get("run") or {} if isinstance(defaults, dict) else {}
+    run_defaults = _run_defaults(raw.get("defaults"), f"jobs.{key}.defaults")
     timeout = _minutes(
         raw.get("timeout-minutes"), f"jobs.{key}.timeout-minutes", DEFAULT_TIMEOUT_MINUTES
     )
     strategy = raw.get("strategy") or {}
     if not isinstance(strategy, dict):
         raise WorkflowError(f"jobs.{key}.strategy must be a mapping")
+    _only(strategy, ("matrix", "fail-fast", "max-parallel"), f"jobs.{key}.strategy")
     matrix: tuple[dict[str, Any], ...] = ({},)
     if strategy.get("matrix") is not None:
         try:
@@ -230,12 +297,26 @@ def _job(key: str, raw: Any) -> Job:
         steps=tuple(_step(i, s, key) for i, s in enumerate(steps, start=1)),
         env=_env(raw.get("env"), f"jobs.{key}.env"),
         timeout_minutes=DEFAULT_TIMEOUT_MINUTES if timeout is None else timeout,
-        working_directory=run_defaults.get("working-directory"),
+        # A job's `defaults.run` over the workflow's.
+        working_directory={**top_run, **run_defaults}.get("working-directory"),
         runs_on=_runs_on(raw["runs-on"], f"jobs.{key}.runs-on"),
         needs=_strings(raw.get("needs"), f"jobs.{key}.needs"),
         condition=_condition(raw.get("if")),
         matrix=matrix,
     )
+
+
+def _run_defaults(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise WorkflowError(f"{where} must be a mapping")
+    _only(value, ("run",), where)
+    run = value.get("run") or {}
+    if not isinstance(run, dict):
+        raise WorkflowError(f"{where}.run must be a mapping")
+    _only(run, ("shell", "working-directory"), f"{where}.run")
+    return run
 
 
 def _condition(value: Any) -> str | None:
@@ -280,6 +361,7 @@ def parse_workflow(path: str, text: str) -> Workflow:
         raise WorkflowError(f"invalid YAML: {exc}") from exc
     if not isinstance(doc, dict):
         raise WorkflowError("a workflow must be a mapping")
+    _only(doc, _WORKFLOW_KEYS, "the workflow")
     # YAML 1.1 reads the bare key `on` as the boolean true.
     on = doc.get("on", doc.get(True))
     if on is None:
@@ -289,13 +371,14 @@ def parse_workflow(path: str, text: str) -> Workflow:
         raise WorkflowError("`jobs` must be a non-empty mapping")
     triggers = _triggers(on)
     env = _env(doc.get("env"), "env")
+    top_run = _run_defaults(doc.get("defaults"), "defaults")
     # What ghsim cannot run is said only once the whole file is known valid: GitHub's refusal
     # of a later job (or of `needs`) is a failed run, and must not hide behind it.
     parsed: list[Job] = []
     unsupported: dict[str, WorkflowUnsupported] = {}
     for k, v in jobs.items():
         try:
-            parsed.append(_job(str(k), v))
+            parsed.append(_job(str(k), v, top_run))
         except WorkflowUnsupported as exc:
             unsupported[str(k)] = exc
     _check_needs(tuple(parsed), frozenset(unsupported))
