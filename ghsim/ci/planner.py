@@ -28,7 +28,6 @@ from ghsim.store import Doc
 
 log = logging.getLogger("ghsim.ci")
 WORKFLOWS_DIR = ".github/workflows"
-PR_ACTIONS = ("opened", "synchronize", "reopened")
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,9 @@ def trigger_from_event(sim: Sim, event: str, payload: dict[str, Any]) -> Trigger
         branch = payload["ref"].removeprefix("refs/heads/")
         before = None if payload["before"] == ZERO_SHA else payload["before"]
         return Trigger(repo_id, "push", payload["after"], branch, branch, before, sender_id)
-    if event == "pull_request" and payload.get("action") in PR_ACTIONS:
+    # Every action: `on.pull_request.types` decides which run (opened, synchronize and
+    # reopened when it names none).
+    if event == "pull_request" and payload.get("action"):
         pull = payload["pull_request"]
         return Trigger(
             repo_id,

@@ -11,6 +11,8 @@ from ghsim.ci.matrix import MatrixError, MatrixExpression, combinations
 from ghsim.ci.patterns import selected
 
 SUPPORTED_EVENTS = ("push", "pull_request")
+# The pull request actions a workflow runs on when `types` names none.
+DEFAULT_PULL_TYPES = ("opened", "synchronize", "reopened")
 DEFAULT_TIMEOUT_MINUTES = 360.0
 
 
@@ -34,7 +36,7 @@ class Trigger:
     branches_ignore: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     paths_ignore: tuple[str, ...] = ()
-    # `pull_request.types`; empty means GitHub's default (opened, synchronize, reopened).
+    # `pull_request.types`; empty means GitHub's default.
     types: tuple[str, ...] = ()
     # `tags`/`tags-ignore` without a branch filter: the push runs for tags only, never for a
     # branch (and ghsim starts no runs for tags).
@@ -56,7 +58,7 @@ class Trigger:
                 return False
         elif not selected(branch, self.branches, self.branches_ignore):
             return False
-        if self.types and action not in self.types:
+        if action is not None and action not in (self.types or DEFAULT_PULL_TYPES):
             return False
         if not self.filters_paths:
             return True

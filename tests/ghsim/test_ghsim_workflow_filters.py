@@ -64,6 +64,11 @@ def test_path_filters_read_the_first_300_changed_files() -> None:
 def test_types_and_tag_only_pushes() -> None:
     opened = trigger("  pull_request:\n    types: [opened]", "pull_request")
     assert opened.matches("main", "opened") and not opened.matches("main", "synchronize")
+    default = trigger("  pull_request:", "pull_request")
+    assert default.matches("main", "reopened") and not default.matches("main", "labeled")
+    assert trigger("  pull_request:\n    types: [labeled]", "pull_request").matches(
+        "main", "labeled"
+    )
     assert not trigger("  push:\n    tags: ['v*']").matches("main")
     assert trigger("  push:\n    tags: ['v*']\n    branches: [main]").matches("main")
 
@@ -139,6 +144,7 @@ def test_pushes_and_pull_requests_start_only_what_their_filters_allow(
         ".github/workflows/opened.yml": "on:\n  pull_request:\n    types: [opened]\n" + JOB,
         ".github/workflows/pr-src.yml": "on:\n  pull_request:\n    paths: ['src/**']\n" + JOB,
         ".github/workflows/tags.yml": "on:\n  push:\n    tags: ['v*']\n" + JOB,
+        ".github/workflows/labeled.yml": "on:\n  pull_request:\n    types: [labeled]\n" + JOB,
     }
     # Over main's first commit: the diff holds only the workflow files.
     first = push_files(ghsim, full, token, "main", workflows, tmp_path)
@@ -165,6 +171,12 @@ def test_pushes_and_pull_requests_start_only_what_their_filters_allow(
     planned(moved)
     pull = person.rest.pulls.create(owner, name, title="t", head="notes", base="main").json()
     planned(notes)
+    person.rest.issues.add_labels(owner, name, pull["number"], labels=["ready"])
+    ghsim.receiver.wait_for(
+        "workflow_run",
+        "requested",
+        lambda p: p["workflow_run"]["path"] == ".github/workflows/labeled.yml",
+    )
     # Its synchronize runs neither pull request workflow: not `opened`, and no src/ change.
     more = push("notes", "docs/m.md", start="notes")
     ghsim.receiver.wait_for(
@@ -172,5 +184,8 @@ def test_pushes_and_pull_requests_start_only_what_their_filters_allow(
     )
     last = push("main", "src/sentinel-2.py")
     planned(last)
-    assert _runs(ghsim, owner, name, notes) == [".github/workflows/opened.yml"]
+    assert _runs(ghsim, owner, name, notes) == [
+        ".github/workflows/labeled.yml",
+        ".github/workflows/opened.yml",
+    ]
     assert _runs(ghsim, owner, name, more) == []
