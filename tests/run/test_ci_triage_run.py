@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.agent.llm import OpenAICompatibleLLM
 from bot.core.ci_index import settled_shas
 from bot.dev.scripted_model import ScriptedModel
-from bot.github.api import StatusInfo, WorkflowRunInfo
+from bot.github.api import CheckSuiteInfo, StatusInfo, WorkflowRunInfo
 from bot.run.state import Phase
 from tests.run.test_run_followup import BRANCH, GREET_V3, PR, check_run, fix, harness
 from tests.run_fakes import branches, file_at
@@ -146,3 +146,33 @@ async def test_only_the_failures_of_the_pull_request_go_to_the_fix(
     assert h.host.state["ci_history"] == [{"sha": sha, "failing": 1, "names": ["Unit tests"]}]
     verdicts = {r["check"]: r["verdict"] for r in triage_records(h.trajectory())}
     assert verdicts == {"Unit tests": "ours", "Docs": "pre_existing"}
+
+
+async def test_a_refused_workflow_beside_a_pre_existing_red_check_still_tests_in_the_sandbox(
+    tmp_path: Path, model: ScriptedModel, llm: OpenAICompatibleLLM
+) -> None:
+    # `Unit tests` is red on the base branch too; lint.yml never started a job. Nothing failed
+    # of the change's making, but nothing tested it either: the sandbox's `test` decides.
+    h = harness(tmp_path, model, llm, None, 'test: "true"\n', [])
+    sha = h.at_await_ci()
+    base = branches(h.remote)["main"]
+    h.red(sha, "Unit tests", text="boom")
+    lint = ".github/workflows/lint.yml"
+    h.host.workflow_runs_of[sha] = [
+        WorkflowRunInfo(11, "CI", "completed", "failure", 1, 100),
+        WorkflowRunInfo(12, lint, "completed", "failure", 1, 200),
+    ]
+    h.host.suites_of[sha] = [
+        CheckSuiteInfo(100, "github-actions", "completed", "failure", 1),
+        CheckSuiteInfo(200, "github-actions", "completed", "failure", 0),
+    ]
+    h.host.check_runs_of[base] = [check_run(5, "Unit tests", "failure")]
+
+    state = await h.handle({"kind": "ci", "sha": sha})
+
+    assert state is not None and state.phase is Phase.READY, h.host.notes or h.host.state
+    assert h.sandboxes.phases == ["check"] and h.requests() == []
+    ready = next(v for k, v in h.host.notes.items() if k.startswith("ready"))
+    assert "failing on the base branch too" in ready
+    assert f"`{lint}` failed before any job ran" in ready
+    assert "the sandbox ran `true` instead and it passed" in ready

@@ -123,13 +123,7 @@ async def on_ci(run: Run[CiHost], state: RunState, sha: str, force: bool = False
         await no_ci(run, state, sha, f"CI skipped every job on `{sha[:7]}`")
         return
     if result.state == "broken":
-        # No fix of the code can mend a refused workflow file, and the App may not push one.
-        why = (
-            f"CI could not start on `{sha[:7]}`: {_listed(result.broken)} failed before any "
-            "job ran, which is how GitHub reports a workflow file it refuses (a maintainer "
-            "must fix it: this App may not change workflow files)"
-        )
-        await no_ci(run, state, sha, why)
+        await no_ci(run, state, sha, _broken(sha, result.broken))
         return
     await run.deps.metrics.ci_result(result.state, "ci")
     if not state.ci_history or state.ci_history[-1]["sha"] != sha:
@@ -176,10 +170,23 @@ async def after_triage(
             how += f"; failing on the base branch too: {_listed(triaged.pre_existing)}"
         if triaged.flaky:
             how += f"; flaky, passed on a re-run: {_listed(triaged.flaky)}"
+        if found.verdict.broken:
+            # The refused workflows tested nothing: as when they are all CI has.
+            await no_ci(run, state, sha, f"{how}; but {_broken(sha, found.verdict.broken)}")
+            return
         await ready(run, state, sha, how)
         return
     own = replace(found, verdict=replace(found.verdict, failing=triaged.ours))
     await fix_ci(run, state, sha, await own.failure_notes(run.host), triaged.ours)
+
+
+def _broken(sha: str, workflows: list[str]) -> str:
+    # No fix of the code can mend a refused workflow file, and the App may not push one.
+    return (
+        f"CI could not start on `{sha[:7]}`: {_listed(workflows)} failed before any job ran, "
+        "which is how GitHub reports a workflow file it refuses (a maintainer must fix it: "
+        "this App may not change workflow files)"
+    )
 
 
 def _listed(names: list[str]) -> str:
