@@ -153,10 +153,15 @@ def _runs_on(value: Any, what: str) -> tuple[str, ...]:
         unknown = set(value) - {"group", "labels"}
         if unknown:
             raise WorkflowError(f"{what}: Unexpected value '{sorted(unknown)[0]}'")
-        return _strings(value.get("group"), f"{what}.group") + _strings(
+        labels = _strings(value.get("group"), f"{what}.group") + _strings(
             value.get("labels"), f"{what}.labels"
         )
-    return _strings(value, what)
+    else:
+        labels = _strings(value, what)
+    if not labels:
+        # GitHub's schema: a runner is named by at least one label.
+        raise WorkflowError(f"{what}: a runner needs at least one label")
+    return labels
 
 
 def _env(value: Any, what: str) -> dict[str, str]:

@@ -80,6 +80,7 @@ def test_types_and_tag_only_pushes() -> None:
         ("on:\n  push:\n    paths: [a]\n    paths-ignore: [b]\n" + JOB, "both the paths and"),
         ("on:\n  push:\n    tags: [a]\n    tags-ignore: [b]\n" + JOB, "both the tags and"),
         ("on: push\n" + JOB.replace("runs-on: x", "runs-on: x\n    runs_on: y"), "'runs_on'"),
+        ("on: push\n" + JOB.replace("runs-on: x", "runs-on: []"), "at least one label"),
         ("on: push\n" + JOB.replace("- run: 'true'", "- run: 'true'\n        args: x"), "'args'"),
         (
             "on: push\n" + JOB.replace("- run: 'true'", "- run: 'true'\n        with: {a: 1}"),
