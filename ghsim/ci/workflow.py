@@ -358,8 +358,7 @@ def _check_needs(jobs: tuple[Job, ...], others: frozenset[str] = frozenset()) ->
         visit(job.key, ())
 
 
-def parse_workflow(path: str, text: str) -> Workflow:
-    """Parse one workflow file; raise WorkflowError saying what is wrong."""
+def _document(text: str) -> dict[Any, Any]:
     import yaml  # only pushes with workflows need it, start-up does not
 
     try:
@@ -368,9 +367,19 @@ def parse_workflow(path: str, text: str) -> Workflow:
         raise WorkflowError(f"invalid YAML: {exc}") from exc
     if not isinstance(doc, dict):
         raise WorkflowError("a workflow must be a mapping")
-    _only(doc, _WORKFLOW_KEYS, "the workflow")
+    return doc
+
+
+def _on(doc: dict[Any, Any]) -> Any:
     # YAML 1.1 reads the bare key `on` as the boolean true.
-    on = doc.get("on", doc.get(True))
+    return doc.get("on", doc.get(True))
+
+
+def parse_workflow(path: str, text: str) -> Workflow:
+    """Parse one workflow file; raise WorkflowError saying what is wrong."""
+    doc = _document(text)
+    _only(doc, _WORKFLOW_KEYS, "the workflow")
+    on = _on(doc)
     if on is None:
         raise WorkflowError("missing `on`")
     jobs = doc.get("jobs")
@@ -412,12 +421,10 @@ def read_workflow(path: str, text: bytes) -> Workflow | InvalidWorkflow:
 
 
 def _readable_triggers(text: bytes) -> dict[str, Trigger]:
-    import yaml
-
+    every_push = {"push": Trigger()}
     try:
-        doc = yaml.safe_load(text.decode())
-        on = doc.get("on", doc.get(True)) if isinstance(doc, dict) else None
-        triggers = _triggers(on) if on is not None else None
-    except (yaml.YAMLError, UnicodeDecodeError, WorkflowError):
-        triggers = None
-    return {"push": Trigger()} if triggers is None else triggers
+        on = _on(_document(text.decode()))
+        return every_push if on is None else _triggers(on)
+    except (WorkflowError, UnicodeDecodeError):
+        # GitHub cannot tell which events an unreadable file names: it fails every push.
+        return every_push
